@@ -25,6 +25,9 @@
 
 #define DEFAULT_PORT 6390
 #define MAX_CLIENT_NAME 256
+/* Descriptors the server needs beside its clients (listeners, epoll, logs, AOF):
+ * the event loop and the open-files limit are sized maxclients + this. */
+#define RESERVED_FDS 128
 
 typedef struct client client;
 typedef struct command command;
@@ -47,11 +50,11 @@ typedef void commandProc(client *c);
 #define CLIENT_NO_EVICT (1 << 9)          /* CLIENT NO-EVICT on (recorded only) */
 #define CLIENT_NO_TOUCH (1 << 10)         /* CLIENT NO-TOUCH on (recorded only) */
 
-typedef struct multiCommand {
+typedef struct queuedCommand {
     command *cmd;
     int argc;
     respArg *argv; /* owned: argv array and each ptr (copies of the query bytes) */
-} multiCommand;
+} queuedCommand;
 
 struct client {
     long long id;     /* CLIENT ID: increasing, never reused */
@@ -79,12 +82,13 @@ struct client {
     size_t sentLen;   /* bytes of reply already written */
     long long outputSoftSinceMs; /* when the soft output limit was first passed, 0 */
 
-    multiCommand *mstate; /* owned: queued commands while CLIENT_MULTI */
+    queuedCommand *mstate; /* owned: queued commands while CLIENT_MULTI */
     int mcount;
     int mcap;
 
     client *prev, *next;         /* server.clients list */
-    client *pendingNext;         /* server.pendingWrites list (CLIENT_PENDING_WRITE) */
+    client *pendingPrev, *pendingNext; /* server.pendingWrites list
+                                          (CLIENT_PENDING_WRITE) */
 };
 
 /* ---- Server ---- */
@@ -148,7 +152,6 @@ struct server {
     int shutdownAsap;            /* SIGTERM/SIGINT/SHUTDOWN seen */
     int shutdownExitCode;
     char runId[41];
-    int hasAofWarning;           /* the "persistence not built" warning was logged */
 
     /* -- statistics (CONFIG RESETSTAT zeroes these) -- */
     long long statConnections;
@@ -213,7 +216,8 @@ void netCron(void);                  /* idle timeouts, output soft limits */
 void netFlushAllBlocking(void);      /* at shutdown: best-effort write of all replies */
 client *netFindClient(long long id);
 void netClientInfo(client *c, respBuf *out); /* one CLIENT LIST line, with \n */
-void netCatClientAddr(const char *addr, char *ip, size_t ipcap, int *port);
+/* Runs the buffered input of a client that has just been unblocked. */
+void netResumeClient(client *c);
 
 /* ---- Logging (log.c) ---- */
 void logMsg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -228,6 +232,9 @@ void configInitDefaults(void);
  * reason, naming file and line, and returns -1. */
 int configLoad(const char *path, int argc, char **argv);
 void configCommand(client *c);       /* CONFIG GET/SET/RESETSTAT/REWRITE/HELP */
+/* Redis glob match (* ? [a-z] [^a] \\x) of s against pattern: 1 if it matches. */
+int stringMatch(const char *pattern, size_t plen, const char *s, size_t slen,
+                int nocase);
 
 /* ---- Server commands (cmd_server.c) ---- */
 void pingCommand(client *c);
@@ -251,6 +258,7 @@ void flushallCommand(client *c);
 void clusterCommand(client *c);
 void readonlyCommand(client *c);
 void resetStats(void);
+void serverCronSample(void); /* from the cron: ops/sec samples, memory peak */
 
 /* ---- Queue commands (cmd_queue.c) ---- */
 void qcreateCommand(client *c);
@@ -266,5 +274,9 @@ void qdelCommand(client *c);
 void qvisCommand(client *c);
 void qpeekCommand(client *c);
 void qredriveCommand(client *c);
+/* The `# Queues` section of INFO (fields only, CRLF endings). */
+void queueInfoSection(respBuf *out, long long blockedReceivers);
+long long queueCount(void);           /* DBSIZE, INFO keyspace */
+void queueFlushAll(long long nowMs);  /* FLUSHALL: drop every queue */
 
 #endif

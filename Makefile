@@ -1,0 +1,104 @@
+# respq build. Targets: all (default), check (unit tests), test (every suite),
+# run, bench, install, clean. `make SANITIZE=1 ...` builds with ASan + UBSan;
+# `V=1` shows full commands. Objects are rebuilt when the flags change (the
+# settings stamp), so switching between SANITIZE builds never mixes objects.
+
+PREFIX ?= /usr/local
+PYTHON ?= /usr/bin/python3
+PORT ?= 6390
+
+PKGS := jemalloc liblz4 libhiredis
+OPT ?= -O2
+WARN := -Wall -Wextra -Werror
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -MMD -MP -Isrc
+ifeq ($(SANITIZE),1)
+  # ASan brings its own allocator, so jemalloc is left out of this build.
+  SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  PKG_LIBS = $(shell pkg-config --libs liblz4 libhiredis 2>/dev/null)
+else
+  SAN :=
+  PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(CFLAGS_BASE) $(SAN) $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SAN) $(LDFLAGS)
+LIBS = $(PKG_LIBS) -lpthread -lm
+
+ifeq ($(V),1)
+  Q :=
+  say = @true
+else
+  Q := @
+  say = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+SERVER := src/respq-server
+LIB_SRCS := src/mem.c src/resp.c src/ev.c src/log.c src/net.c src/server.c \
+            src/commands.c src/cmd_server.c src/cmd_queue.c src/config.c \
+            $(wildcard src/engine/*.c)
+LIB_OBJS := $(LIB_SRCS:.c=.o)
+LIB := src/librespq.a
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:.c=)
+SETTINGS := src/.make-settings
+
+.PHONY: all check test unit integration run bench install clean deps deps-bench FORCE
+
+all: $(SERVER)
+
+# The stamp changes only when the flags do, and everything depends on it.
+$(SETTINGS): FORCE
+	@echo '$(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)' | cmp -s - $@ || \
+	  echo '$(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)' > $@
+
+%.o: %.c $(SETTINGS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SERVER): src/main.o $(LIB)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ src/main.o $(LIB) $(LIBS)
+
+tests/unit/test_%: tests/unit/test_%.o $(LIB)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS) -lcmocka
+
+deps:
+	@sh deps/install.sh
+
+deps-bench:
+	@sh deps/install.sh bench
+
+# Unit tests: every cmocka binary; a failing one fails the target after all ran.
+check: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t || fail=1; done; \
+	  exit $$fail
+
+integration: $(SERVER)
+	$(PYTHON) -m pytest -q tests/integration
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory integration
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./$(SERVER) respq.conf --port $(PORT)
+
+bench: deps-bench all
+	sh tests/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(SERVER) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -f src/*.o src/*.d src/engine/*.o src/engine/*.d src/tools/*.o src/tools/*.d \
+	  tests/unit/*.o tests/unit/*.d $(UNIT_BINS) $(SERVER) $(LIB) $(SETTINGS)
+
+-include $(wildcard src/*.d src/engine/*.d tests/unit/*.d)

@@ -1,0 +1,39 @@
+#!/bin/sh
+# deps/install.sh: installs the Debian packages respq needs, only those missing.
+# Called by `make run` and `make test` (and `make bench` with "bench"), so a fresh
+# Debian 12 machine needs nothing done by hand. Each package is explained in
+# deps/README.md. Usage: deps/install.sh [bench]
+set -eu
+
+PACKAGES="build-essential pkg-config libjemalloc-dev liblz4-dev libhiredis-dev
+libcmocka-dev redis-tools python3-pytest python3-redis lz4"
+if [ "${1:-}" = "bench" ]; then
+    PACKAGES="$PACKAGES redis-server"
+fi
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps/install.sh: installing$missing"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || {
+        echo "deps/install.sh: need root (or sudo) to install:$missing" >&2
+        exit 1
+    }
+    SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
+# redis-server (bench only) starts a system service on 6379 when installed; the
+# benchmarks start their own on a free port, so stop the packaged one if it runs.
+if echo "$missing" | grep -q redis-server; then
+    (systemctl stop redis-server 2>/dev/null || service redis-server stop 2>/dev/null) || true
+fi

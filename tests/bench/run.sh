@@ -1,0 +1,8 @@
+#!/bin/sh
+# tests/bench/run.sh: runs every benchmark script (`make bench`).
+set -eu
+dir=$(dirname "$0")
+for s in "$dir"/ping.sh; do
+    echo "== $s"
+    sh "$s"
+done
