@@ -760,7 +760,7 @@ static void test_config_set_atomic(void **state) {
     server.loop = (evLoop *)&dummy;
     evResizeRc = 0;
     assert_string_equal(run("config", "set", "maxclients", "100", NULL), "+OK\r\n");
-    assert_int_equal(evResizeSize, 100 + CONFIG_LOOP_EXTRA_FDS);
+    assert_int_equal(evResizeSize, 100 + RESERVED_FDS);
     evResizeRc = -1;
     const char *r = run("config", "set", "timeout", "9", "maxclients", "50", NULL);
     assert_non_null(strstr(r, "-ERR CONFIG SET failed (possibly related to argument "
