@@ -504,8 +504,9 @@ enum {
     SEC_QUEUES = 1 << 7,
     SEC_COMMANDSTATS = 1 << 8,
     SEC_KEYSPACE = 1 << 9,
+    SEC_CLUSTER = 1 << 10,
     SEC_DEFAULT = SEC_SERVER | SEC_CLIENTS | SEC_MEMORY | SEC_PERSISTENCE | SEC_STATS |
-                  SEC_REPLICATION | SEC_CPU | SEC_QUEUES | SEC_KEYSPACE,
+                  SEC_REPLICATION | SEC_CPU | SEC_QUEUES | SEC_CLUSTER | SEC_KEYSPACE,
     SEC_ALL = SEC_DEFAULT | SEC_COMMANDSTATS,
 };
 
@@ -518,6 +519,7 @@ static const struct {
     {"stats", SEC_STATS},             {"replication", SEC_REPLICATION},
     {"cpu", SEC_CPU},                 {"queues", SEC_QUEUES},
     {"commandstats", SEC_COMMANDSTATS}, {"keyspace", SEC_KEYSPACE},
+    {"cluster", SEC_CLUSTER},
     {"default", SEC_DEFAULT},         {"all", SEC_ALL},
     {"everything", SEC_ALL},
 };
@@ -663,6 +665,10 @@ static void genInfo(respBuf *b, int sections) {
     if (sections & SEC_COMMANDSTATS) {
         sectionHeader(b, "Commandstats");
         commandForEach(commandStatLine, b);
+    }
+    if (sections & SEC_CLUSTER) {
+        sectionHeader(b, "Cluster");
+        catf(b, "cluster_enabled:0\r\n");
     }
     if (sections & SEC_KEYSPACE) {
         sectionHeader(b, "Keyspace");

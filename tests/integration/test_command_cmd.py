@@ -15,8 +15,8 @@ SERVER_COMMANDS = ["ping", "echo", "hello", "auth", "select", "quit", "reset", "
                    "client", "info", "multi", "exec", "discard", "config", "command",
                    "dbsize", "time", "shutdown", "bgrewriteaof", "flushall"]
 
-# Arity from commands.md's syntax lines (the command name counts).
-QUEUE_ARITY = {"qcreate": -2, "qset": -4, "qdrop": 2, "qpurge": 2, "qlen": 2, "qinfo": 2,
+# Arity from commands.md's syntax lines (the command name counts; QSET q NODLQ has 3).
+QUEUE_ARITY = {"qcreate": -2, "qset": -3, "qdrop": 2, "qpurge": 2, "qlen": 2, "qinfo": 2,
                "qscan": -2, "qsend": -3, "qrecv": -2, "qdel": -3, "qvis": 4, "qpeek": -2,
                "qredrive": -2}
 QUEUE_WRITE = {"qcreate", "qset", "qdrop", "qpurge", "qsend", "qrecv", "qdel", "qvis", "qredrive"}
