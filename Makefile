@@ -79,7 +79,7 @@ check: $(UNIT_BINS)
 	  exit $$fail
 
 integration: $(SERVER)
-	$(PYTHON) -m pytest -q tests/integration
+	$(PYTHON) -m pytest tests/integration
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)

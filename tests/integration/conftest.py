@@ -19,7 +19,7 @@ import itertools
 
 import pytest
 
-from respq_testlib import RawConn, Server, ServerStartError  # noqa: F401
+from respq_testlib import Server, ServerStartError
 
 
 class ServerHandle:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from respq_testlib import RawConn, encode_command
+from respq_testlib import RawConn
 
 UNKNOWN = b"-ERR unknown command '%s', with args beginning with: %s\r\n"
 CLUSTER_DISABLED = b"-ERR This instance has cluster support disabled\r\n"
