@@ -1,0 +1,145 @@
+/* internal.h: the engine's structs, shared by the files of src/engine/ and by
+ * nothing outside it (engine.h is the public surface).
+ *
+ * A message is one allocation: header and body together, with every index it
+ * sits in linked through fields inside it (timer node, the queue's list of all
+ * messages, the ready heap index or the FIFO group links), so sending a message
+ * allocates once and deleting it frees once. Rare metadata (dedup id, the queue
+ * it was dead-lettered from, the id of a moved message) lives in `extra`, NULL
+ * for most messages.
+ *
+ * Ordering: `seq` is the message's place in delivery order among equal
+ * priorities, unique across the engine, taken from one counter. A send takes the
+ * next value; a dead-letter move or a redrive takes a fresh one too, which puts
+ * the message behind those already waiting in its new queue. The id keeps the
+ * sequence the message was sent with (`extra->idSeq` once it moved).
+ */
+#ifndef RESPQ_ENGINE_INTERNAL_H
+#define RESPQ_ENGINE_INTERNAL_H
+
+#include "engine/engine.h"
+#include "engine/ptable.h"
+
+/* Message states. */
+enum { MSG_DELAYED = 1, MSG_READY, MSG_INFLIGHT };
+
+/* Timer kinds (engineTimer.kind). */
+enum { TIMER_MESSAGE = 1, TIMER_DEDUP, TIMER_WAITER };
+
+typedef struct fifoGroup fifoGroup;
+
+typedef struct msgExtra {
+    uint64_t idSeq;       /* the sequence of the message's id */
+    uint16_t dedupLen;    /* bytes of data[] holding the dedup id */
+    uint16_t sourceLen;   /* then the dlq_source name; 0 = none */
+    char data[];
+} msgExtra;
+
+struct message {
+    engineTimer timer;       /* the next deadline: delay end, lease end, retention */
+    message *allPrev, *allNext; /* the queue's list of every message, by sentMs */
+    queue *q;                /* borrowed: the queue holding it */
+    uint64_t seq;            /* delivery order among equal priorities; receipts */
+    int64_t sentMs;
+    int64_t expireMs;        /* retention deadline, INT64_MAX for none */
+    int64_t firstReceivedMs; /* 0 until the first delivery */
+    union {
+        uint32_t heapIdx;    /* standard queue, READY: index in q->ready */
+        struct {
+            message *prev, *next; /* the group's messages, in send order */
+            fifoGroup *group;     /* borrowed: owned by the queue */
+        } fifo;
+    } u;
+    msgExtra *extra;         /* owned, or NULL */
+    int32_t priority;
+    uint32_t receives;
+    uint32_t tag;            /* random per delivery: part of the receipt */
+    uint32_t bodyLen;
+    uint8_t state;           /* MSG_* */
+    char body[];
+};
+
+/* Ready messages of a standard queue: a binary heap, highest priority first,
+ * then lowest seq. */
+typedef struct readyHeap {
+    message **items; /* owned */
+    uint32_t count;
+    uint32_t cap;
+} readyHeap;
+
+void heapPush(readyHeap *h, message *m);
+message *heapTop(const readyHeap *h);
+message *heapPop(readyHeap *h);
+void heapRemove(readyHeap *h, message *m);
+void heapFree(readyHeap *h);
+int heapBefore(const message *a, const message *b); /* a delivered before b */
+
+/* A FIFO message group. Invariant: while nothing of the group is in flight, its
+ * list is READY messages then DELAYED ones (delays in a group never end out of
+ * send order: a message's visible time is at least its predecessor's), so the
+ * receivable messages are exactly the first `ready` of the list. */
+struct fifoGroup {
+    message *head, *tail;    /* the group's messages, in send order */
+    int64_t ready, inflight, delayed;
+    fifoGroup *availPrev, *availNext; /* q's available groups, when listed */
+    int available;           /* in q's available list */
+    size_t nameLen;
+    char name[];
+};
+
+typedef struct dedupEntry {
+    engineTimer timer;       /* expiry, QE_DEDUP_WINDOW_MS after the first send */
+    queue *q;
+    uint64_t idSeq;          /* the first message's id */
+    size_t len;
+    char id[];
+} dedupEntry;
+
+struct queue {
+    engine *e;               /* borrowed: the engine holding it (ids need its epoch) */
+    queueAttrs attrs;
+    queue *dlq;              /* borrowed: resolved attrs.dlq, NULL for none */
+    queue **sources;         /* owned array of borrowed queues whose DLQ is this,
+                                sorted by name */
+    size_t sourceCount, sourceCap;
+    int64_t createdMs, modifiedMs;
+
+    message *allHead, *allTail; /* every message, oldest sentMs first */
+    int64_t held;            /* messages in any state */
+    int64_t inflight, delayed;
+    readyHeap ready;         /* standard queues */
+    ptable groups;           /* FIFO: fifoGroup by name */
+    fifoGroup *availHead, *availTail; /* FIFO: groups with receivable messages */
+    int64_t fifoReceivable;  /* sum of `ready` of available groups */
+    int64_t fifoBlocked;     /* sum of `ready` of groups with something in flight */
+    ptable dedup;            /* dedupEntry by id */
+
+    int64_t sentTotal, receivedTotal, deletedTotal, expiredTotal, deadletteredTotal;
+
+    engineWaiter *waitHead, *waitTail;
+    queue *signalNext;       /* engine's list of queues to serve waiters of */
+    int signaled;
+
+    size_t nameLen;
+    char name[QE_NAME_MAX + 1];
+};
+
+struct engine {
+    ptable queues;           /* by name */
+    queue **sorted;          /* owned array of borrowed queues, by name (QSCAN) */
+    size_t queueCount, sortedCap;
+    ptable delivered;        /* messages with receives > 0, by seq (receipts) */
+    wheel timers;
+    uint64_t nextSeq;
+    uint32_t epoch;
+    uint64_t rng;            /* xorshift state for receipt tags */
+    int64_t now;
+    queue *signalHead;       /* queues whose waiters may be served */
+    effectSinkProc *sink;
+    void *sinkCtx;
+    waiterDoneProc *waiterDone;
+    void *waiterCtx;
+    /* totals of dropped queues are not kept: INFO sums queues that exist */
+};
+
+#endif
