@@ -7,14 +7,14 @@ PREFIX ?= /usr/local
 PYTHON ?= /usr/bin/python3
 PORT ?= 6390
 
-PKGS := jemalloc liblz4 libhiredis
+PKGS := jemalloc liblz4 hiredis nettle
 OPT ?= -O2
 WARN := -Wall -Wextra -Werror
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -MMD -MP -Isrc
 ifeq ($(SANITIZE),1)
   # ASan brings its own allocator, so jemalloc is left out of this build.
   SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-  PKG_LIBS = $(shell pkg-config --libs liblz4 libhiredis 2>/dev/null)
+  PKG_LIBS = $(shell pkg-config --libs liblz4 hiredis nettle 2>/dev/null)
 else
   SAN :=
   PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -6,7 +6,7 @@
 set -eu
 
 PACKAGES="build-essential pkg-config libjemalloc-dev liblz4-dev libhiredis-dev
-libcmocka-dev redis-tools python3-pytest python3-redis lz4"
+nettle-dev libcmocka-dev redis-tools python3-pytest python3-redis lz4"
 if [ "${1:-}" = "bench" ]; then
     PACKAGES="$PACKAGES redis-server"
 fi

@@ -630,8 +630,11 @@ static command commandTable[] = {
                "O(1) for every call. O(N) for a complete iteration, where N is "
                "the number of queues"),
      .args = qscanArgs},
+    /* No CMD_DENYOOM: the contract checks a duplicate (which adds nothing and
+     * replies the first id) before FULL and OOM, so qsendCommand makes the
+     * maxmemory check itself, after dedup, instead of the dispatcher. */
     {.name = "qsend", .proc = qsendCommand, .arity = -3,
-     .flags = CMD_WRITE | CMD_DENYOOM | CMD_FAST, .acl = "@write @queue @fast",
+     .flags = CMD_WRITE | CMD_FAST, .acl = "@write @queue @fast",
      QUEUE_KEY("RW insert"),
      QUEUE_DOC("Adds a message to a queue and returns its id",
                "O(log N) where N is the number of messages in the queue"),

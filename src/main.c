@@ -105,12 +105,38 @@ static long long serverCron(evLoop *loop, long long id, void *data) {
 
 static void beforeSleep(evLoop *loop) {
     server.nowMs = unixTimeMs();
+    /* Engine timers and blocked receivers first, so that the replies they make
+     * (and those of the pipelined commands they release) go out in this turn's
+     * writes. */
+    queueBeforeSleep();
     netWritePending();
     if (signalled && !server.shutdownAsap) {
         logMsg(LL_WARNING, "Received a shutdown signal, scheduling shutdown...");
         server.shutdownAsap = 1;
         evStop(loop);
     }
+}
+
+/* The poll timeout honours the engine's next deadline (a lease, delay, retention
+ * or long-poll end), so nothing waits for the cron's next tick. */
+static long long engineDeadlineMs(evLoop *loop) {
+    (void)loop;
+    int64_t when = engineNextDeadline(server.engine);
+    if (when == INT64_MAX) return -1;
+    long long now = unixTimeMs();
+    return when > now ? when - now : 0;
+}
+
+/* The per-data-directory part of message ids and receipts. For now a random value
+ * per start: ids stay unique because nothing outlives the process yet. The
+ * durability issue persists it with the append-only file. */
+static uint32_t makeEpoch(void) {
+    uint32_t epoch = 0;
+    FILE *fp = fopen("/dev/urandom", "r");
+    if (!fp || fread(&epoch, 1, sizeof(epoch), fp) != sizeof(epoch))
+        epoch = (uint32_t)unixTimeMs() ^ ((uint32_t)getpid() << 16) ^ (uint32_t)rand();
+    if (fp) fclose(fp);
+    return epoch;
 }
 
 static void writePidFile(void) {
@@ -157,9 +183,13 @@ int main(int argc, char **argv) {
         logMsg(LL_WARNING, "Could not create the event loop: %s", strerror(errno));
         return 1;
     }
+    server.engine = engineCreate(makeEpoch(), server.nowMs);
+    /* No effect sink yet: the durability issue consumes the effects. */
+    engineSetWaiterDone(server.engine, queueWaiterDone, NULL);
     if (netListen() == -1) return 1;
     evAddTimer(server.loop, 1, serverCron, NULL);
     evSetBeforeSleep(server.loop, beforeSleep);
+    evSetNextDeadline(server.loop, engineDeadlineMs);
 
     logMsg(LL_NOTICE, "respq %s starting, pid %d", RESPQ_VERSION, (int)getpid());
     if (server.appendOnly)

@@ -260,8 +260,30 @@ static void schedulePending(client *c) {
     server.pendingWrites = c;
 }
 
+/* Clients unblocked by the engine whose buffered input has not run yet, in the
+ * order they were answered (see netScheduleResume). */
+static client *resumeHead, *resumeTail;
+
+static void unlinkResume(client *c) {
+    if (!(c->flags & CLIENT_RESUME)) return;
+    if (c->resumePrev)
+        c->resumePrev->resumeNext = c->resumeNext;
+    else
+        resumeHead = c->resumeNext;
+    if (c->resumeNext)
+        c->resumeNext->resumePrev = c->resumePrev;
+    else
+        resumeTail = c->resumePrev;
+    c->resumePrev = c->resumeNext = NULL;
+    c->flags &= ~CLIENT_RESUME;
+}
+
 void freeClient(client *c) {
+    /* A blocked receiver leaves its queue first, so that the engine never hands
+     * messages to a client that is gone (it takes nothing with it). */
+    if (server.engine) engineWaitCancel(server.engine, &c->waiter);
     unlinkPending(c);
+    unlinkResume(c);
     if (c->fd != -1) {
         evDelFile(server.loop, c->fd, EV_READABLE | EV_WRITABLE);
         close(c->fd);
@@ -283,6 +305,9 @@ void freeClient(client *c) {
 }
 
 void freeClientAsync(client *c) {
+    /* Unpark now rather than in freeClient: a killed receiver must not be served
+     * (and lease messages) in the turn between the kill and the free. */
+    if (server.engine) engineWaitCancel(server.engine, &c->waiter);
     c->flags |= CLIENT_CLOSE_ASAP;
     schedulePending(c); /* netWritePending frees it before the loop sleeps */
 }
@@ -420,6 +445,32 @@ static void readHandler(evLoop *loop, int fd, void *data, int mask) {
 void netResumeClient(client *c) {
     if (c->flags & CLIENT_BLOCKED) return;
     processInputBuffer(c);
+}
+
+void netScheduleResume(client *c) {
+    if (c->flags & CLIENT_RESUME) return;
+    c->flags |= CLIENT_RESUME;
+    c->resumeNext = NULL;
+    c->resumePrev = resumeTail;
+    if (resumeTail)
+        resumeTail->resumeNext = c;
+    else
+        resumeHead = c;
+    resumeTail = c;
+}
+
+int netRunResumes(void) {
+    int n = 0;
+    /* Commands run here may unblock more clients (QSEND, QDROP): they join the
+     * tail and are run in the same pass. */
+    while (resumeHead) {
+        client *c = resumeHead;
+        unlinkResume(c);
+        netResumeClient(c);
+        if (c->flags & CLIENT_CLOSE_ASAP) freeClient(c);
+        n++;
+    }
+    return n;
 }
 
 /* ---- Writing ---- */

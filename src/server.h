@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/engine.h"
 #include "ev.h"
 #include "mem.h"
 #include "resp.h"
@@ -49,6 +50,9 @@ typedef void commandProc(client *c);
 #define CLIENT_WRITE_HANDLER (1 << 8)     /* EV_WRITABLE installed (kernel buffer full) */
 #define CLIENT_NO_EVICT (1 << 9)          /* CLIENT NO-EVICT on (recorded only) */
 #define CLIENT_NO_TOUCH (1 << 10)         /* CLIENT NO-TOUCH on (recorded only) */
+#define CLIENT_RESUME (1 << 11)           /* just unblocked: its buffered input runs
+                                             before the loop sleeps (net.c's resume
+                                             list), never from inside the engine */
 
 typedef struct queuedCommand {
     command *cmd;
@@ -85,6 +89,10 @@ struct client {
     queuedCommand *mstate; /* owned: queued commands while CLIENT_MULTI */
     int mcount;
     int mcap;
+
+    engineWaiter waiter; /* QRECV WAIT: parked on a queue while CLIENT_BLOCKED;
+                            owned here, only linked by the engine */
+    client *resumePrev, *resumeNext; /* net.c's resume list (CLIENT_RESUME) */
 
     client *prev, *next;         /* server.clients list */
     client *pendingPrev, *pendingNext; /* server.pendingWrites list
@@ -140,6 +148,8 @@ struct server {
 
     /* -- run-time state -- */
     evLoop *loop;
+    engine *engine;              /* owned: every queue and message (cmd_queue.c
+                                    drives it) */
     int listenFds[MAX_BIND_ADDRS + 1];
     int listenCount;
     int unixFd;                  /* -1 when no unix socket */
@@ -218,6 +228,14 @@ client *netFindClient(long long id);
 void netClientInfo(client *c, respBuf *out); /* one CLIENT LIST line, with \n */
 /* Runs the buffered input of a client that has just been unblocked. */
 void netResumeClient(client *c);
+/* Puts an unblocked client on the resume list (at most once). Engine callbacks use
+ * this instead of netResumeClient: running a client's next commands from inside
+ * an engine call would re-enter the engine. */
+void netScheduleResume(client *c);
+/* Runs the buffered input of every client on the resume list, including those
+ * added meanwhile; returns how many were run. Call only from the loop's top
+ * level. */
+int netRunResumes(void);
 
 /* ---- Logging (log.c) ---- */
 void logMsg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -278,5 +296,10 @@ void qredriveCommand(client *c);
 void queueInfoSection(respBuf *out, long long blockedReceivers);
 long long queueCount(void);           /* DBSIZE, INFO keyspace */
 void queueFlushAll(long long nowMs);  /* FLUSHALL: drop every queue */
+/* The engine's waiterDone callback (set once in main.c): answers a blocked QRECV. */
+void queueWaiterDone(void *ctx, engineWaiter *w, queue *q, int why);
+/* Before the loop sleeps: runs due engine timers, serves blocked receivers and
+ * runs the input of the clients that unblocked, until nothing more moves. */
+void queueBeforeSleep(void);
 
 #endif
