@@ -206,9 +206,20 @@ static int checkAttrs(engine *e, const queue *self, const char *name, size_t len
             snprintf(err, errcap, "MAXRECEIVES must be 1 - %d", QE_MAX_RECEIVES_MAX);
             return QE_ERR;
         }
+        /* No cycles of DLQs: a message past MAXRECEIVES in every queue of a
+         * cycle would move around it forever (waiters on two of its queues
+         * would pass it back and forth inside engineServeWaiters). A new queue
+         * (self NULL) cannot close one. */
+        for (const queue *t = d; self && t; t = t->dlq) {
+            if (t == self) {
+                snprintf(err, errcap,
+                         "dead-letter queue '%.*s' leads back to queue '%.*s'",
+                         (int)a->dlqLen, a->dlq, (int)len, name);
+                return QE_ERR;
+            }
+        }
         *dlqOut = d;
     }
-    (void)self;
     return QE_OK;
 }
 
@@ -693,7 +704,10 @@ void engineServeWaiters(engine *e, int64_t nowMs) {
 
 static void messageDue(engine *e, message *m) {
     queue *q = m->q;
-    if (e->now >= m->expireMs) {
+    /* Judge by the timer's own time, not e->now: when one advance steps over a
+     * lease end and then the retention, the lease end comes first (it may
+     * dead-letter the message, and the DLQ's retention then applies). */
+    if (m->timer.node.expiresMs >= m->expireMs) {
         detachMessage(e, q, m);
         q->expiredTotal++;
         emit(e, EFFECT_EXPIRE, q, m);
@@ -1020,6 +1034,11 @@ int engineSend(engine *e, queue *q, const char *body, size_t len, const sendOpti
                  "CONTENTDEDUP)", (int)q->nameLen, q->name);
         return QE_ERR;
     }
+    if (o->delayMs > 0 && q->attrs.retentionMs > 0 && o->delayMs >= q->attrs.retentionMs) {
+        snprintf(err, errcap, "DELAY must be shorter than the RETENTION of queue '%.*s'",
+                 (int)q->nameLen, q->name);
+        return QE_ERR;
+    }
     if (o->dedupId) {
         nameKey k = {o->dedupId, o->dedupIdLen};
         dedupEntry *d = ptableFind(&q->dedup, ptableHashBytes(k.p, k.len), &k);
@@ -1188,7 +1207,8 @@ size_t enginePeek(engine *e, queue *q, size_t count, int64_t nowMs, message **ou
         return n;
     }
     /* The first `count` of the heap in order, without popping: a small frontier
-     * heap of heap indices, starting at the root. */
+     * heap of heap indices, starting at the root. It grows past 2 * count + 2
+     * only when messages to dead-letter are passed over. */
     readyHeap *h = &q->ready;
     size_t cap = 2 * count + 2, fcount = 0;
     uint32_t *frontier = memAlloc(sizeof(uint32_t) * cap);
@@ -1201,8 +1221,13 @@ size_t enginePeek(engine *e, queue *q, size_t count, int64_t nowMs, message **ou
         frontier[best] = frontier[--fcount];
         message *m = h->items[idx];
         if (!mustDeadLetter(q, m)) out[n++] = m;
-        for (uint32_t c = 2 * idx + 1; c <= 2 * idx + 2 && c < h->count; c++)
-            if (fcount < cap) frontier[fcount++] = c;
+        for (uint32_t c = 2 * idx + 1; c <= 2 * idx + 2 && c < h->count; c++) {
+            if (fcount == cap) {
+                cap *= 2;
+                frontier = memRealloc(frontier, sizeof(uint32_t) * cap);
+            }
+            frontier[fcount++] = c;
+        }
     }
     memFree(frontier);
     return n;
@@ -1217,7 +1242,8 @@ int64_t engineRedrive(engine *e, queue *q, int64_t count, int64_t nowMs) {
         if (m->state == MSG_READY && m->extra && m->extra->sourceLen) {
             queue *src = engineLookup(e, m->extra->data + m->extra->dedupLen,
                                       m->extra->sourceLen);
-            if (src) {
+            /* A source made again with the other type is not the one it left. */
+            if (src && src->attrs.fifo == q->attrs.fifo) {
                 char group[QE_NAME_MAX];
                 size_t groupLen = 0;
                 if (q->attrs.fifo) {
