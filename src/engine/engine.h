@@ -176,7 +176,9 @@ void engineSetWaiterDone(engine *e, waiterDoneProc *proc, void *ctx);
 
 /* Runs every timer due at nowMs. Cheap when nothing is due. */
 void engineAdvance(engine *e, int64_t nowMs);
-/* The earliest time engineAdvance has work, INT64_MAX if none. */
+/* When engineAdvance must next run: never later than the earliest deadline,
+ * possibly earlier (the timer wheel then only moves timers down a level);
+ * nowMs while waiters are to be served; INT64_MAX if nothing is scheduled. */
 int64_t engineNextDeadline(engine *e);
 /* Hands back parked waiters whose queue has receivable messages (WAIT_READY), in
  * arrival order per queue, until no more can be served. */
