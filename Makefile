@@ -33,7 +33,9 @@ else
 endif
 
 SERVER := src/respq-server
+AOF_TOOL := src/respq-aof
 LIB_SRCS := src/mem.c src/resp.c src/ev.c src/log.c src/net.c src/server.c \
+            src/aof.c src/aofframe.c src/aofrec.c src/cmd_replay.c \
             src/commands.c src/cmd_server.c src/cmd_queue.c src/config.c \
             $(wildcard src/engine/*.c)
 LIB_OBJS := $(LIB_SRCS:.c=.o)
@@ -44,7 +46,7 @@ SETTINGS := src/.make-settings
 
 .PHONY: all check test unit integration run bench install clean deps deps-bench FORCE
 
-all: $(SERVER)
+all: $(SERVER) $(AOF_TOOL)
 
 # The stamp changes only when the flags do, and everything depends on it.
 $(SETTINGS): FORCE
@@ -63,6 +65,13 @@ $(SERVER): src/main.o $(LIB)
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ src/main.o $(LIB) $(LIBS)
 
+# respq-aof takes from the archive only the objects it uses (frames, records, the
+# engine it applies them to, the RESP parser); hiredis (replay) and lz4 come
+# with LIBS.
+$(AOF_TOOL): src/tools/respq-aof.o $(LIB)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ src/tools/respq-aof.o $(LIB) $(LIBS)
+
 tests/unit/test_%: tests/unit/test_%.o $(LIB)
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS) -lcmocka
@@ -78,7 +87,7 @@ check: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t || fail=1; done; \
 	  exit $$fail
 
-integration: $(SERVER)
+integration: $(SERVER) $(AOF_TOOL)
 	$(PYTHON) -m pytest tests/integration
 
 test: deps
@@ -95,10 +104,11 @@ bench: deps-bench all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(SERVER) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(SERVER) $(AOF_TOOL) $(DESTDIR)$(PREFIX)/bin/
 
 clean:
 	rm -f src/*.o src/*.d src/engine/*.o src/engine/*.d src/tools/*.o src/tools/*.d \
-	  tests/unit/*.o tests/unit/*.d $(UNIT_BINS) $(SERVER) $(LIB) $(SETTINGS)
+	  tests/unit/*.o tests/unit/*.d $(UNIT_BINS) $(SERVER) $(AOF_TOOL) $(LIB) \
+	  $(SETTINGS)
 
--include $(wildcard src/*.d src/engine/*.d tests/unit/*.d)
+-include $(wildcard src/*.d src/engine/*.d src/tools/*.d tests/unit/*.d)

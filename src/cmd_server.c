@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aof.h"
 #include "commands.h"
 
 /* ---- Connection commands ---- */
@@ -626,12 +627,7 @@ static void genInfo(respBuf *b, int sections) {
         sectionHeader(b, "Persistence");
         catf(b, "loading:0\r\nasync_loading:0\r\n");
         catf(b, "rdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n");
-        /* Nothing is written yet: the append-only file comes with the durability
-         * work, so aof_enabled tells the truth (0) whatever `appendonly` says. */
-        catf(b, "aof_enabled:0\r\naof_rewrite_in_progress:0\r\n");
-        catf(b, "aof_rewrite_scheduled:0\r\naof_last_bgrewrite_status:ok\r\n");
-        catf(b, "aof_last_write_status:ok\r\n");
-        catf(b, "respq_appendonly_configured:%d\r\n", server.appendOnly);
+        aofInfo(b);
     }
     if (sections & SEC_STATS) {
         sectionHeader(b, "Stats");
@@ -724,8 +720,12 @@ void bgrewriteaofCommand(client *c) {
                          "the append-only file is off (appendonly no)");
         return;
     }
-    addReplyError(c, "ERR Background append only file rewriting is not possible: "
-                     "persistence is not built yet, nothing is written to disk");
+    char err[300];
+    if (aofRewriteStart(err, sizeof(err)) == -1) {
+        addReplyErrorFormat(c, "ERR %s", err);
+        return;
+    }
+    addReplySimple(c, "Background append only file rewriting started");
 }
 
 void flushallCommand(client *c) {

@@ -62,6 +62,13 @@ static const commandArg dlqBlockArgs[] = {
     ARGS_END,
 };
 
+static const commandArg qreplayArgs[] = {
+    ARG("lsn", "integer"),
+    ARG("type", "string"),
+    {.name = "arg", .type = "string", .flags = ARG_OPTIONAL | ARG_MULTIPLE},
+    ARGS_END,
+};
+
 static const commandArg qcreateArgs[] = {
     QUEUE_ARG,
     OPT_TOKEN("sec", "double", "VISIBILITY"),
@@ -673,6 +680,15 @@ static command commandTable[] = {
      QUEUE_DOC("Moves dead-lettered messages back to the queues they came from",
                "O(M log N) where M is the number of messages moved"),
      .args = queueCountArgs},
+    /* A record of the append-only file. No key: argument 1 is the LSN, and the
+     * queues a record names sit at positions that vary with its type. No
+     * CMD_DENYOOM: a replay must not stop half-way because memory is full. */
+    {.name = "qreplay", .proc = qreplayCommand, .arity = -3,
+     .flags = CMD_WRITE | CMD_ADMIN | CMD_LOADING, .acl = "@admin @queue @slow",
+     QUEUE_DOC("Applies one record of the append-only file (used by AOF replay)",
+               "O(1) for most records; O(N) for DROP and PURGE, where N is the "
+               "number of messages in the queue"),
+     .args = qreplayArgs},
 
     {.name = NULL},
 };

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "aof.h"
 #include "commands.h"
 
 static volatile sig_atomic_t signalled;
@@ -93,6 +94,7 @@ static long long serverCron(evLoop *loop, long long id, void *data) {
     (void)id, (void)data;
     server.nowMs = unixTimeMs();
     serverCronSample();
+    aofCron();
     netCron();
     if (signalled && !server.shutdownAsap) {
         logMsg(LL_WARNING, "Received a shutdown signal, scheduling shutdown...");
@@ -109,6 +111,7 @@ static void beforeSleep(evLoop *loop) {
      * (and those of the pipelined commands they release) go out in this turn's
      * writes. */
     queueBeforeSleep();
+    aofBeforeSleep(); /* records of this turn on disk before any reply */
     netWritePending();
     if (signalled && !server.shutdownAsap) {
         logMsg(LL_WARNING, "Received a shutdown signal, scheduling shutdown...");
@@ -127,9 +130,10 @@ static long long engineDeadlineMs(evLoop *loop) {
     return when > now ? when - now : 0;
 }
 
-/* The per-data-directory part of message ids and receipts. For now a random value
- * per start: ids stay unique because nothing outlives the process yet. The
- * durability issue persists it with the append-only file. */
+/* The per-data-directory part of message ids: random for a new data directory,
+ * then kept in every AOF file's HEADER record (the loader puts it back), so ids
+ * stay unique for the life of the directory. With appendonly no, each start is a
+ * new life. */
 static uint32_t makeEpoch(void) {
     uint32_t epoch = 0;
     FILE *fp = fopen("/dev/urandom", "r");
@@ -184,18 +188,16 @@ int main(int argc, char **argv) {
         return 1;
     }
     server.engine = engineCreate(makeEpoch(), server.nowMs);
-    /* No effect sink yet: the durability issue consumes the effects. */
     engineSetWaiterDone(server.engine, queueWaiterDone, NULL);
+    /* Load before listening: no client sees a half-loaded state. aofStart sets
+     * the engine's effect sink once loading is over. */
+    if (aofStart() == -1) return 1;
     if (netListen() == -1) return 1;
     evAddTimer(server.loop, 1, serverCron, NULL);
     evSetBeforeSleep(server.loop, beforeSleep);
     evSetNextDeadline(server.loop, engineDeadlineMs);
 
     logMsg(LL_NOTICE, "respq %s starting, pid %d", RESPQ_VERSION, (int)getpid());
-    if (server.appendOnly)
-        logMsg(LL_WARNING, "appendonly is yes, but persistence is not built yet: "
-                           "nothing is written to disk, and messages are lost on "
-                           "restart");
     writePidFile();
     logMsg(LL_NOTICE, "Ready to accept connections on %s:%d%s%s",
            server.bindCount ? server.bindAddrs[0] : "-", server.port,
@@ -205,6 +207,7 @@ int main(int argc, char **argv) {
     evMain(server.loop);
 
     logMsg(LL_WARNING, "respq is shutting down");
+    aofShutdown();
     netFlushAllBlocking();
     netCloseListeners();
     if (server.pidFile && server.pidFile[0]) unlink(server.pidFile);

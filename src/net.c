@@ -35,6 +35,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "aof.h"
 #include "commands.h"
 
 #define READ_CHUNK (16 * 1024)
@@ -543,20 +544,38 @@ static int writeToClient(client *c) {
     return 0;
 }
 
+/* 1 when c's replies must wait: they acknowledge a change whose AOF record is
+ * not durable yet (appendfsync always: not fsynced; see aof.c). */
+static int repliesHeld(const client *c) { return c->waitLsn > aofDurableLsn(); }
+
 static void writeHandler(evLoop *loop, int fd, void *data, int mask) {
     (void)loop, (void)fd, (void)mask;
     client *c = data;
     server.nowMs = unixTimeMs();
+    if (repliesHeld(c)) {
+        /* Replies added in this turn wait for the flush before the loop sleeps. */
+        evDelFile(server.loop, c->fd, EV_WRITABLE);
+        c->flags &= ~CLIENT_WRITE_HANDLER;
+        schedulePending(c);
+        return;
+    }
     writeToClient(c);
 }
 
 int netWritePending(void) {
     int written = 0;
+    client *held = NULL;
     while (server.pendingWrites) {
         client *c = server.pendingWrites;
         unlinkPending(c);
         if (c->flags & CLIENT_CLOSE_ASAP) {
             freeClient(c);
+            continue;
+        }
+        if (repliesHeld(c)) {
+            /* A failed AOF write: no acknowledgement until a retry succeeds. */
+            c->pendingNext = held;
+            held = c;
             continue;
         }
         /* A client already waiting for EV_WRITABLE is written by that handler. */
@@ -567,6 +586,11 @@ int netWritePending(void) {
         }
         writeToClient(c);
         written++;
+    }
+    while (held) {
+        client *c = held;
+        held = c->pendingNext;
+        schedulePending(c);
     }
     return written;
 }

@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "aof.h"
 #include "commands.h"
 
 struct server server;
@@ -291,6 +292,17 @@ int processCommand(client *c) {
         rejectCommand(c, "OOM command not allowed when used memory > 'maxmemory'.");
         return 1;
     }
+    if ((cmd->flags & CMD_WRITE) && aofWriteError()) {
+        cmd->rejectedCalls++;
+        char msg[400];
+        snprintf(msg, sizeof(msg), "MISCONF Errors writing to the append-only file: %s",
+                 aofWriteError());
+        rejectCommand(c, msg);
+        return 1;
+    }
+    uint64_t lsnBefore = aofLastLsn();
     call(c, cmd);
+    /* Every reply from now on waits for this change to be durable. */
+    if (aofLastLsn() != lsnBefore) c->waitLsn = aofLastLsn();
     return !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY));
 }

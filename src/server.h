@@ -85,6 +85,8 @@ struct client {
     respBuf reply;    /* replies not yet written */
     size_t sentLen;   /* bytes of reply already written */
     long long outputSoftSinceMs; /* when the soft output limit was first passed, 0 */
+    uint64_t waitLsn;             /* LSN of this client's last change: its replies
+                                     wait until that LSN is durable (aof.c) */
 
     queuedCommand *mstate; /* owned: queued commands while CLIENT_MULTI */
     int mcount;
@@ -292,6 +294,7 @@ void qdelCommand(client *c);
 void qvisCommand(client *c);
 void qpeekCommand(client *c);
 void qredriveCommand(client *c);
+void qreplayCommand(client *c);       /* cmd_replay.c: one AOF record */
 /* The `# Queues` section of INFO (fields only, CRLF endings). */
 void queueInfoSection(respBuf *out, long long blockedReceivers);
 long long queueCount(void);           /* DBSIZE, INFO keyspace */

@@ -267,4 +267,65 @@ const char *messageDedupId(const message *m, size_t *len); /* NULL if none */
 const char *messageDlqSource(const message *m, size_t *len); /* NULL if none */
 uint64_t messageSeq(const message *m);
 
+/* ---- Replay and snapshots (the append-only file) ---- */
+
+/* The whole state of one message, as a rewrite writes it and a replay applies
+ * it. Strings are borrowed. */
+typedef struct messageImage {
+    uint64_t seq, idSeq;
+    int64_t sentMs, expireMs;   /* expireMs INT64_MAX: no retention */
+    int64_t firstReceivedMs;    /* 0: never received */
+    int32_t priority;
+    uint32_t receives, tag;
+    int state;                  /* MSG_STATE_* */
+    int64_t untilMs;            /* delay or lease end; ignored when ready */
+    const char *group, *dedupId, *dlqSource; /* NULL or with their lengths */
+    size_t groupLen, dedupIdLen, dlqSourceLen;
+    const char *body;
+    size_t bodyLen;
+} messageImage;
+
+enum { MSG_STATE_DELAYED = 1, MSG_STATE_READY, MSG_STATE_INFLIGHT };
+
+/* Fills img from m (strings point into m; valid while m is). */
+void messageGetImage(const message *m, messageImage *img);
+
+/* Apply functions replay records: they set state as the record says, with no
+ * checks beyond what keeps the engine consistent, fire no timers, and emit no
+ * effects. Each returns QE_OK, or QE_NOQUEUE / QE_ERR (with err) when the record
+ * cannot apply (an unknown queue, a message that is gone: callers replaying into
+ * a live server treat a gone message as already done). */
+void engineApplyHeader(engine *e, uint32_t epoch, uint64_t nextSeq);
+uint32_t engineEpoch(const engine *e);
+uint64_t engineNextSeq(const engine *e);
+int engineApplyQueue(engine *e, const char *name, size_t len, const queueAttrs *a,
+                     int64_t createdMs, int64_t modifiedMs, char *err, size_t errcap);
+int engineApplyCounters(engine *e, queue *q, const queueInfo *totals);
+int engineApplyDrop(engine *e, queue *q);
+int engineApplyPurge(engine *e, queue *q);
+/* Creates or replaces a message of q; countSend adds it to sent_total. */
+int engineApplyMessage(engine *e, queue *q, const messageImage *img, int countSend);
+/* A delivery: receives, tag, first-received, lease end; counts received_total. */
+int engineApplyLease(engine *e, queue *q, uint64_t seq, uint32_t receives,
+                     uint32_t tag, int64_t firstReceivedMs, int64_t untilMs);
+int engineApplyState(engine *e, queue *q, uint64_t seq, int state, int64_t untilMs);
+int engineApplyRemove(engine *e, queue *q, uint64_t seq, int expired);
+/* Moves message oldSeq of `from` into `to` with the image's new fields
+ * (seq, times, receives, dlq source, state); deadletter counts in from's
+ * deadlettered_total. */
+int engineApplyMove(engine *e, queue *from, queue *to, uint64_t oldSeq,
+                    const messageImage *img, int deadletter);
+int engineApplyDedup(engine *e, queue *q, const char *id, size_t len, uint64_t idSeq,
+                     int64_t expiresMs);
+
+/* Snapshot iteration, for a rewrite: queues in name order, each queue's messages
+ * oldest first, each queue's dedup entries still in their window. */
+const queue *engineQueueAt(const engine *e, size_t i); /* i < engineQueueCount */
+const message *queueFirstMessage(const queue *q);
+const message *messageNext(const message *m);
+void queueForEachDedup(const queue *q,
+                       void (*fn)(void *ctx, const char *id, size_t len,
+                                  uint64_t idSeq, int64_t expiresMs),
+                       void *ctx);
+
 #endif

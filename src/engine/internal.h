@@ -12,7 +12,15 @@
  * priorities, unique across the engine, taken from one counter. A send takes the
  * next value; a dead-letter move or a redrive takes a fresh one too, which puts
  * the message behind those already waiting in its new queue. The id keeps the
- * sequence the message was sent with (`extra->idSeq` once it moved).
+ * sequence the message was sent with (`extra->idSeq` once it moved). Within a
+ * FIFO group, messages are therefore always in ascending seq order (every
+ * message joins a group at its tail with a fresh seq), which is what lets a
+ * replay rebuild a group from messages given in any order.
+ *
+ * Replay (the "Replay and snapshots" part of engine.h, in queue.c) sets states
+ * through the same enter/leave helpers as the live paths, so every counter and
+ * index stays exact; it only skips the decisions (timers, dead-letter rules)
+ * that the record already made.
  */
 #ifndef RESPQ_ENGINE_INTERNAL_H
 #define RESPQ_ENGINE_INTERNAL_H
@@ -128,7 +136,8 @@ struct engine {
     ptable queues;           /* by name */
     queue **sorted;          /* owned array of borrowed queues, by name (QSCAN) */
     size_t queueCount, sortedCap;
-    ptable delivered;        /* messages with receives > 0, by seq (receipts) */
+    ptable bySeq;            /* every message, by seq: receipts find their message
+                                in O(1), and so do replayed records (aofrec.c) */
     wheel timers;
     uint64_t nextSeq;
     uint32_t epoch;

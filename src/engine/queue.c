@@ -10,9 +10,11 @@
  *   INFLIGHT  the timer wheel (deadline: lease end, or retention if sooner)
  *
  * Besides, every message is on its queue's list of all messages (oldest sentMs
- * first: QPURGE, QDROP and QINFO's oldest_age_ms), and a message delivered at
- * least once is in the engine's `delivered` table by seq, which is how a receipt
- * finds it in O(1). Each message has one timer node whose deadline is the
+ * first: QPURGE, QDROP and QINFO's oldest_age_ms) and in the engine's `bySeq`
+ * table, which is how a receipt finds it in O(1) (a receipt also names the
+ * receive count, so a never-delivered message matches none) and how a replayed
+ * record of the append-only file finds its message. Each message has one timer
+ * node whose deadline is the
  * earlier of its state's deadline and its retention deadline, so a timer tick
  * touches only messages that are due and never scans a queue.
  *
@@ -25,6 +27,14 @@
  * Time comes in as nowMs and never goes back inside the engine (e->now). Timed
  * work runs in engineAdvance; waiters are served in engineServeWaiters, both
  * called by the server's loop. Every change is reported to the effect sink.
+ *
+ * Replay (the last chapter): the engineApply* functions set what a record of the
+ * append-only file says (state, lease end, receive count, tag, seq), through the
+ * same attach/enter/leave helpers, and emit nothing. They never decide anything
+ * a timer would (they schedule each message's timer for its deadline but do not
+ * run it), so an engine that only applies records and is never advanced is an
+ * exact copy of the one that wrote them: apply-only mode. Waiters are not
+ * state and are never replayed.
  */
 #include "engine/internal.h"
 
@@ -107,11 +117,11 @@ static int queueMatch(const void *entry, const void *key) {
     return q->nameLen == k->len && !memcmp(q->name, k->p, k->len);
 }
 
-static uint64_t deliveredHash(const void *entry) {
+static uint64_t bySeqHash(const void *entry) {
     return ptableHashU64(((const message *)entry)->seq);
 }
 
-static int deliveredMatch(const void *entry, const void *key) {
+static int bySeqMatch(const void *entry, const void *key) {
     return ((const message *)entry)->seq == *(const uint64_t *)key;
 }
 
@@ -228,7 +238,7 @@ static int checkAttrs(engine *e, const queue *self, const char *name, size_t len
 engine *engineCreate(uint32_t epoch, int64_t nowMs) {
     engine *e = memCalloc(sizeof(*e));
     ptableInit(&e->queues, queueHash, queueMatch);
-    ptableInit(&e->delivered, deliveredHash, deliveredMatch);
+    ptableInit(&e->bySeq, bySeqHash, bySeqMatch);
     wheelInit(&e->timers, nowMs);
     e->epoch = epoch;
     e->nextSeq = 1;
@@ -512,41 +522,60 @@ static int64_t groupVisibleFloor(const fifoGroup *g) {
     return (t && t->state == MSG_DELAYED) ? t->timer.node.expiresMs : 0;
 }
 
-/* Puts a stateless m into q: the list of all messages, its group, the delivered
- * table (when delivered), then READY or DELAYED until visibleAt. */
-static void attachMessage(engine *e, queue *q, message *m, const char *group,
-                          size_t groupLen, int64_t visibleAt) {
+/* Puts m into group g at its place by seq. Live paths always append (m has the
+ * newest seq); a replayed snapshot may give a group's messages in another order
+ * (a FIFO DLQ's list is by seq, its list of all messages by sentMs). */
+static void groupLink(fifoGroup *g, message *m) {
+    message *after = g->tail;
+    while (after && after->seq > m->seq) after = after->u.fifo.prev;
+    m->u.fifo.group = g;
+    m->u.fifo.prev = after;
+    m->u.fifo.next = after ? after->u.fifo.next : g->head;
+    if (m->u.fifo.next)
+        m->u.fifo.next->u.fifo.prev = m;
+    else
+        g->tail = m;
+    if (after)
+        after->u.fifo.next = m;
+    else
+        g->head = m;
+}
+
+/* Puts a stateless m into q's indexes: the list of all messages, group g (FIFO;
+ * NULL for a standard queue), the seq table. The caller then enters a state. */
+static void linkMessage(engine *e, queue *q, message *m, fifoGroup *g) {
     m->q = q;
     allInsert(q, m);
     q->held++;
+    if (g) groupLink(g, m);
+    ptableAdd(&e->bySeq, m);
+}
+
+/* Puts a stateless m into q: linkMessage, then READY, or DELAYED until
+ * visibleAt (no earlier than the end of its group's last delay). */
+static void attachMessage(engine *e, queue *q, message *m, const char *group,
+                          size_t groupLen, int64_t visibleAt) {
+    fifoGroup *g = NULL;
     if (q->attrs.fifo) {
-        fifoGroup *g = groupGet(q, group, groupLen);
+        g = groupGet(q, group, groupLen);
         int64_t floor = groupVisibleFloor(g);
         if (floor > visibleAt) visibleAt = floor;
-        m->u.fifo.group = g;
-        m->u.fifo.next = NULL;
-        m->u.fifo.prev = g->tail;
-        if (g->tail)
-            g->tail->u.fifo.next = m;
-        else
-            g->head = m;
-        g->tail = m;
     }
-    if (m->receives > 0) ptableAdd(&e->delivered, m);
+    linkMessage(e, q, m, g);
     if (visibleAt > e->now)
         enterDelayed(e, q, m, visibleAt);
     else
         enterReady(e, q, m);
 }
 
-/* Takes m out of every index of its queue (state, timer, lists, delivered
- * table); the group is freed when it empties. m is not freed. */
+/* Takes m out of every index of its queue (state, timer, lists, seq table);
+ * the group is freed when it empties. m is not freed. */
 static void detachMessage(engine *e, queue *q, message *m) {
     leaveState(e, q, m);
     wheelDel(&e->timers, &m->timer.node);
     allRemove(q, m);
     q->held--;
-    if (m->receives > 0) ptableRemove(&e->delivered, m);
+    ptableRemove(&e->bySeq, m);
     if (q->attrs.fifo) {
         fifoGroup *g = m->u.fifo.group;
         if (m->u.fifo.prev)
@@ -808,6 +837,25 @@ void engineTotals(const engine *e, queueInfo *out, int64_t *queues) {
     if (queues) *queues = (int64_t)e->queueCount;
 }
 
+/* Makes and registers an empty queue; the attributes were checked (checkAttrs
+ * resolved dlq). */
+static queue *newQueue(engine *e, const char *name, size_t len, const queueAttrs *a,
+                       queue *dlq, int64_t createdMs) {
+    queue *q = memCalloc(sizeof(*q));
+    q->e = e;
+    memcpy(q->name, name, len);
+    q->nameLen = len;
+    q->attrs = *a;
+    if (!a->dlqLen) q->attrs.maxReceives = 0;
+    q->createdMs = q->modifiedMs = createdMs;
+    ptableInit(&q->groups, groupHash, groupMatch);
+    ptableInit(&q->dedup, dedupHash, dedupMatch);
+    ptableAdd(&e->queues, q);
+    sortedInsert(&e->sorted, &e->queueCount, &e->sortedCap, q);
+    linkDlq(q, dlq);
+    return q;
+}
+
 int engineCreateQueue(engine *e, const char *name, size_t len, const queueAttrs *a,
                       int64_t nowMs, char *err, size_t errcap) {
     if (nowMs > e->now) e->now = nowMs;
@@ -826,18 +874,7 @@ int engineCreateQueue(engine *e, const char *name, size_t len, const queueAttrs 
     int rc = checkAttrs(e, NULL, name, len, a, &dlq, err, errcap);
     if (rc != QE_OK) return rc;
 
-    queue *q = memCalloc(sizeof(*q));
-    q->e = e;
-    memcpy(q->name, name, len);
-    q->nameLen = len;
-    q->attrs = *a;
-    if (!a->dlqLen) q->attrs.maxReceives = 0;
-    q->createdMs = q->modifiedMs = e->now;
-    ptableInit(&q->groups, groupHash, groupMatch);
-    ptableInit(&q->dedup, dedupHash, dedupMatch);
-    ptableAdd(&e->queues, q);
-    sortedInsert(&e->sorted, &e->queueCount, &e->sortedCap, q);
-    linkDlq(q, dlq);
+    queue *q = newQueue(e, name, len, a, dlq, e->now);
     if (e->sink) {
         effect ef = {.type = EFFECT_QCREATE, .timeMs = e->now, .q = q};
         e->sink(e->sinkCtx, &ef);
@@ -907,11 +944,9 @@ int64_t enginePurgeQueue(engine *e, queue *q, int64_t nowMs) {
     return n;
 }
 
-static void dropQueue(engine *e, queue *q) {
-    if (e->sink) {
-        effect ef = {.type = EFFECT_QDROP, .timeMs = e->now, .q = q};
-        e->sink(e->sinkCtx, &ef);
-    }
+/* Frees q with its messages and dedup ids; waiters get WAIT_DROPPED. Emits
+ * nothing (dropQueue does, replay does not). */
+static void freeQueue(engine *e, queue *q) {
     removeAllMessages(e, q);
     for (size_t i = 0; i < q->dedup.size; i++) {
         dedupEntry *d = q->dedup.slots[i];
@@ -935,6 +970,14 @@ static void dropQueue(engine *e, queue *q) {
         if (e->waiterDone) e->waiterDone(e->waiterCtx, w, q, WAIT_DROPPED);
     }
     memFree(q);
+}
+
+static void dropQueue(engine *e, queue *q) {
+    if (e->sink) {
+        effect ef = {.type = EFFECT_QDROP, .timeMs = e->now, .q = q};
+        e->sink(e->sinkCtx, &ef);
+    }
+    freeQueue(e, q);
 }
 
 int engineDropQueue(engine *e, const char *name, size_t len, int64_t nowMs, char *err,
@@ -966,7 +1009,7 @@ void engineFree(engine *e) {
     e->waiterDone = NULL;
     engineDropAll(e, e->now);
     ptableFree(&e->queues);
-    ptableFree(&e->delivered);
+    ptableFree(&e->bySeq);
     memFree(e->sorted);
     memFree(e);
 }
@@ -1097,13 +1140,8 @@ int engineSend(engine *e, queue *q, const char *body, size_t len, const sendOpti
 
 static void lease(engine *e, queue *q, message *m, int64_t visibilityMs) {
     leaveState(e, q, m);
-    if (m->receives == 0) {
-        m->firstReceivedMs = e->now;
-        m->receives = 1;
-        ptableAdd(&e->delivered, m);
-    } else {
-        m->receives++;
-    }
+    if (m->receives == 0) m->firstReceivedMs = e->now;
+    m->receives++;
     m->tag = nextTag(e);
     enterInflight(e, q, m, e->now + visibilityMs);
     q->receivedTotal++;
@@ -1154,8 +1192,11 @@ static message *findByReceipt(engine *e, queue *q, const char *r, size_t len) {
     if (len != QE_RECEIPT_LEN || !readHex(r, 16, &seq) || !readHex(r + 16, 8, &receives) ||
         !readHex(r + 24, 8, &tag))
         return NULL;
-    message *m = ptableFind(&e->delivered, ptableHashU64(seq), &seq);
-    if (!m || m->q != q || m->receives != receives || m->tag != tag) return NULL;
+    message *m = ptableFind(&e->bySeq, ptableHashU64(seq), &seq);
+    /* receives 0 never matches: the table also holds undelivered messages. */
+    if (!m || m->q != q || m->receives == 0 || m->receives != receives ||
+        m->tag != tag)
+        return NULL;
     return m;
 }
 
@@ -1310,4 +1351,304 @@ const char *messageDlqSource(const message *m, size_t *len) {
     if (!m->extra || !m->extra->sourceLen) return NULL;
     *len = m->extra->sourceLen;
     return m->extra->data + m->extra->dedupLen;
+}
+
+/* ---- Replay and snapshots ---- */
+
+void messageGetImage(const message *m, messageImage *img) {
+    memset(img, 0, sizeof(*img));
+    img->seq = m->seq;
+    img->idSeq = idSeqOf(m);
+    img->sentMs = m->sentMs;
+    img->expireMs = m->expireMs;
+    img->firstReceivedMs = m->firstReceivedMs;
+    img->priority = m->priority;
+    img->receives = m->receives;
+    img->tag = m->tag;
+    /* A delayed or leased message's timer holds the earlier of its state's end
+     * and its retention: when retention comes first the message expires then
+     * whatever the state's end was, so that is the end worth recording. */
+    switch (m->state) {
+    case MSG_DELAYED:
+        img->state = MSG_STATE_DELAYED;
+        img->untilMs = m->timer.node.expiresMs;
+        break;
+    case MSG_INFLIGHT:
+        img->state = MSG_STATE_INFLIGHT;
+        img->untilMs = m->timer.node.expiresMs;
+        break;
+    default:
+        img->state = MSG_STATE_READY;
+        img->untilMs = -1;
+        break;
+    }
+    img->group = messageGroup(m, &img->groupLen);
+    img->dedupId = messageDedupId(m, &img->dedupIdLen);
+    img->dlqSource = messageDlqSource(m, &img->dlqSourceLen);
+    img->body = m->body;
+    img->bodyLen = m->bodyLen;
+}
+
+uint32_t engineEpoch(const engine *e) { return e->epoch; }
+uint64_t engineNextSeq(const engine *e) { return e->nextSeq; }
+
+/* A replayed seq is taken: the counter must never hand it out again. */
+static void seqSeen(engine *e, uint64_t seq) {
+    if (seq >= e->nextSeq && seq != UINT64_MAX) e->nextSeq = seq + 1;
+}
+
+void engineApplyHeader(engine *e, uint32_t epoch, uint64_t nextSeq) {
+    /* Ids embed the epoch, so a loaded message keeps its id only if the engine
+     * takes the epoch of the log that holds it. */
+    e->epoch = epoch;
+    if (nextSeq > e->nextSeq) e->nextSeq = nextSeq;
+}
+
+/* The message with this seq if it is in q, else NULL (gone, or elsewhere). */
+static message *findInQueue(engine *e, const queue *q, uint64_t seq) {
+    message *m = ptableFind(&e->bySeq, ptableHashU64(seq), &seq);
+    return m && m->q == q ? m : NULL;
+}
+
+static int validState(int state) {
+    return state == MSG_STATE_DELAYED || state == MSG_STATE_READY ||
+           state == MSG_STATE_INFLIGHT;
+}
+
+/* Enters a stateless m into the state a record gives. */
+static void enterApplied(engine *e, queue *q, message *m, int state, int64_t untilMs) {
+    switch (state) {
+    case MSG_STATE_DELAYED:
+        enterDelayed(e, q, m, untilMs);
+        break;
+    case MSG_STATE_INFLIGHT:
+        enterInflight(e, q, m, untilMs);
+        break;
+    default:
+        enterReady(e, q, m);
+        break;
+    }
+}
+
+int engineApplyQueue(engine *e, const char *name, size_t len, const queueAttrs *a,
+                     int64_t createdMs, int64_t modifiedMs, char *err, size_t errcap) {
+    if (!engineValidName(name, len)) {
+        snprintf(err, errcap, "invalid queue name");
+        return QE_ERR;
+    }
+    queue *q = engineLookup(e, name, len);
+    /* The same rules as QCREATE and QSET: a log the server wrote always passes
+     * them, and the engine relies on them (a DLQ of the same type, no cycle). */
+    queue *dlq;
+    int rc = checkAttrs(e, q, name, len, a, &dlq, err, errcap);
+    if (rc != QE_OK) return rc;
+    if (!q) {
+        q = newQueue(e, name, len, a, dlq, createdMs);
+        q->modifiedMs = modifiedMs;
+        return QE_OK;
+    }
+    /* A queue never changes type in place (QSET cannot do it): its messages,
+     * groups and dead-letter links are built for the type it has. */
+    if (q->attrs.fifo != a->fifo) {
+        snprintf(err, errcap, "queue '%.*s' exists as a %s queue", (int)len, name,
+                 q->attrs.fifo ? "fifo" : "standard");
+        return QE_ERR;
+    }
+    if (dlq != q->dlq) {
+        unlinkDlq(q);
+        linkDlq(q, dlq);
+    }
+    q->attrs = *a;
+    if (!a->dlqLen) q->attrs.maxReceives = 0;
+    q->createdMs = createdMs;
+    q->modifiedMs = modifiedMs;
+    /* As after a QSET: a lower MAXRECEIVES may concern a live server's waiters
+     * (it settles them itself and logs what moved). */
+    signalQueue(e, q);
+    return QE_OK;
+}
+
+int engineApplyCounters(engine *e, queue *q, const queueInfo *totals) {
+    (void)e;
+    q->sentTotal = totals->sentTotal;
+    q->receivedTotal = totals->receivedTotal;
+    q->deletedTotal = totals->deletedTotal;
+    q->expiredTotal = totals->expiredTotal;
+    q->deadletteredTotal = totals->deadletteredTotal;
+    return QE_OK;
+}
+
+int engineApplyDrop(engine *e, queue *q) {
+    /* FLUSHALL drops queues in reverse name order, so a DLQ may go before the
+     * queues naming it (which follow at once). Those forget it entirely, so
+     * that no queue is ever left naming a queue that does not exist. */
+    while (q->sourceCount) {
+        queue *s = q->sources[q->sourceCount - 1];
+        unlinkDlq(s);
+        s->attrs.dlq[0] = '\0';
+        s->attrs.dlqLen = 0;
+        s->attrs.maxReceives = 0;
+    }
+    freeQueue(e, q);
+    return QE_OK;
+}
+
+int engineApplyPurge(engine *e, queue *q) {
+    removeAllMessages(e, q);
+    return QE_OK;
+}
+
+int engineApplyMessage(engine *e, queue *q, const messageImage *img, int countSend) {
+    if (!validState(img->state) || img->bodyLen > UINT32_MAX ||
+        img->groupLen > QE_NAME_MAX || img->dedupIdLen > QE_NAME_MAX ||
+        img->dlqSourceLen > QE_NAME_MAX)
+        return QE_ERR;
+    if (q->attrs.fifo ? img->groupLen == 0 : img->groupLen != 0) return QE_ERR;
+    /* Applying a message that exists replaces it (idempotent replay). */
+    message *old = ptableFind(&e->bySeq, ptableHashU64(img->seq), &img->seq);
+    if (old) {
+        detachMessage(e, old->q, old);
+        freeMessage(old);
+    } else if (countSend) {
+        q->sentTotal++;
+    }
+    message *m = memAlloc(sizeof(message) + img->bodyLen);
+    memset(m, 0, sizeof(message));
+    m->timer.kind = TIMER_MESSAGE;
+    m->seq = img->seq;
+    m->sentMs = img->sentMs;
+    m->expireMs = img->expireMs;
+    m->firstReceivedMs = img->firstReceivedMs;
+    m->priority = img->priority;
+    m->receives = img->receives;
+    m->tag = img->tag;
+    m->bodyLen = (uint32_t)img->bodyLen;
+    if (img->bodyLen) memcpy(m->body, img->body, img->bodyLen);
+    if (img->dedupIdLen || img->dlqSourceLen || img->idSeq != img->seq)
+        setExtra(m, img->idSeq, img->dedupId, img->dedupIdLen, img->dlqSource,
+                 img->dlqSourceLen);
+    fifoGroup *g = q->attrs.fifo ? groupGet(q, img->group, img->groupLen) : NULL;
+    linkMessage(e, q, m, g);
+    enterApplied(e, q, m, img->state, img->untilMs);
+    seqSeen(e, img->seq);
+    seqSeen(e, img->idSeq);
+    return QE_OK;
+}
+
+int engineApplyLease(engine *e, queue *q, uint64_t seq, uint32_t receives,
+                     uint32_t tag, int64_t firstReceivedMs, int64_t untilMs) {
+    message *m = findInQueue(e, q, seq);
+    if (!m) return QE_OK; /* gone: a live server's timer got there first */
+    /* The steps of lease(), so that a FIFO group leaves the available list
+     * exactly as it did on the server that logged this. */
+    leaveState(e, q, m);
+    m->receives = receives;
+    m->tag = tag;
+    m->firstReceivedMs = firstReceivedMs;
+    enterInflight(e, q, m, untilMs);
+    q->receivedTotal++;
+    return QE_OK;
+}
+
+int engineApplyState(engine *e, queue *q, uint64_t seq, int state, int64_t untilMs) {
+    if (!validState(state)) return QE_ERR;
+    message *m = findInQueue(e, q, seq);
+    if (!m) return QE_OK;
+    if (m->state == state) {
+        /* A new lease end (QVIS) or delay end moves only the timer, as
+         * engineVisibility does; ready again is already done. */
+        if (state != MSG_STATE_READY) setTimer(e, m, untilMs);
+        return QE_OK;
+    }
+    leaveState(e, q, m);
+    enterApplied(e, q, m, state, untilMs);
+    return QE_OK;
+}
+
+int engineApplyRemove(engine *e, queue *q, uint64_t seq, int expired) {
+    message *m = findInQueue(e, q, seq);
+    if (!m) return QE_OK;
+    detachMessage(e, q, m);
+    if (expired)
+        q->expiredTotal++;
+    else
+        q->deletedTotal++;
+    freeMessage(m);
+    return QE_OK;
+}
+
+int engineApplyMove(engine *e, queue *from, queue *to, uint64_t oldSeq,
+                    const messageImage *img, int deadletter) {
+    if (!validState(img->state) || img->dlqSourceLen > QE_NAME_MAX) return QE_ERR;
+    /* A message keeps its group, which only a queue of the same type has. */
+    if (from->attrs.fifo != to->attrs.fifo) return QE_ERR;
+    message *m = findInQueue(e, from, oldSeq);
+    if (!m) return QE_OK;
+    message *other = ptableFind(&e->bySeq, ptableHashU64(img->seq), &img->seq);
+    if (other && other != m) return QE_ERR; /* the new seq is another's */
+    /* The steps of deadLetter() and engineRedrive(): what the record gives is
+     * set, the rest (priority, group, dedup id, body, tag, id) goes along. */
+    char group[QE_NAME_MAX];
+    size_t groupLen = 0;
+    if (from->attrs.fifo) {
+        groupLen = m->u.fifo.group->nameLen;
+        memcpy(group, m->u.fifo.group->name, groupLen);
+    }
+    detachMessage(e, from, m);
+    const char *dedup = m->extra ? m->extra->data : NULL;
+    size_t dedupLen = m->extra ? m->extra->dedupLen : 0;
+    setExtra(m, idSeqOf(m), dedup, dedupLen, img->dlqSource, img->dlqSourceLen);
+    m->seq = img->seq;
+    m->sentMs = img->sentMs;
+    m->expireMs = img->expireMs;
+    m->receives = img->receives;
+    m->firstReceivedMs = img->firstReceivedMs;
+    fifoGroup *g = to->attrs.fifo ? groupGet(to, group, groupLen) : NULL;
+    linkMessage(e, to, m, g);
+    enterApplied(e, to, m, img->state, img->untilMs);
+    if (deadletter) from->deadletteredTotal++;
+    seqSeen(e, img->seq);
+    return QE_OK;
+}
+
+int engineApplyDedup(engine *e, queue *q, const char *id, size_t len, uint64_t idSeq,
+                     int64_t expiresMs) {
+    if (len == 0 || len > QE_NAME_MAX) return QE_ERR;
+    nameKey k = {id, len};
+    dedupEntry *d = ptableFind(&q->dedup, ptableHashBytes(id, len), &k);
+    if (!d) {
+        d = memCalloc(sizeof(dedupEntry) + len);
+        d->timer.kind = TIMER_DEDUP;
+        d->q = q;
+        d->len = len;
+        memcpy(d->id, id, len);
+        ptableAdd(&q->dedup, d);
+    }
+    /* An entry still here may be one whose window ended before its timer ran:
+     * the server that logged this replaced it the same way (engineSend). */
+    d->idSeq = idSeq;
+    wheelAdd(&e->timers, &d->timer.node, expiresMs);
+    seqSeen(e, idSeq);
+    return QE_OK;
+}
+
+const queue *engineQueueAt(const engine *e, size_t i) {
+    return i < e->queueCount ? e->sorted[i] : NULL;
+}
+
+const message *queueFirstMessage(const queue *q) { return q->allHead; }
+
+const message *messageNext(const message *m) { return m->allNext; }
+
+void queueForEachDedup(const queue *q,
+                       void (*fn)(void *ctx, const char *id, size_t len,
+                                  uint64_t idSeq, int64_t expiresMs),
+                       void *ctx) {
+    /* An entry whose window has ended is dead even before its timer runs
+     * (engineSend ignores it), so it is not part of the state. */
+    for (size_t i = 0; i < q->dedup.size; i++) {
+        const dedupEntry *d = q->dedup.slots[i];
+        if (!d || d->timer.node.expiresMs <= q->e->now) continue;
+        fn(ctx, d->id, d->len, d->idSeq, d->timer.node.expiresMs);
+    }
 }

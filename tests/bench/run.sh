@@ -2,7 +2,7 @@
 # tests/bench/run.sh: runs every benchmark script (`make bench`).
 set -eu
 dir=$(dirname "$0")
-for s in "$dir"/ping.sh "$dir"/queue.sh; do
+for s in "$dir"/ping.sh "$dir"/queue.sh "$dir"/aof.sh; do
     echo "== $s"
     sh "$s"
 done
