@@ -86,6 +86,7 @@ static struct {
     long long rewriteStartMs;
     int rewriteScheduled;
     long long lastRewriteSecs;
+    long long lastRewriteEndMs;
     int lastRewriteOk;
 } aof = {.fd = -1, .childPid = -1, .lastRewriteOk = 1, .lastRewriteSecs = -1};
 
@@ -453,6 +454,7 @@ int aofStart(void) {
         long long start = monotonicUs();
         for (int i = 0; i < aof.fileCount; i++)
             if (loadFile(&aof.files[i], i == aof.fileCount - 1) == -1) return -1;
+        engineReplayDone(server.engine);
         logMsg(LL_NOTICE, "AOF loaded: %zu queues, last LSN %llu, in %.3f s",
                engineQueueCount(server.engine), (unsigned long long)aof.lastLsn,
                (double)(monotonicUs() - start) / 1e6);
@@ -691,6 +693,7 @@ static void rewriteDone(int ok) {
     tempBaseName(tmpName, sizeof(tmpName), aof.childPid);
     pathOf(tmpPath, sizeof(tmpPath), tmpName);
     aof.lastRewriteSecs = (server.nowMs - aof.rewriteStartMs) / 1000;
+    aof.lastRewriteEndMs = server.nowMs;
     aof.childPid = -1;
     if (!ok) {
         unlink(tmpPath);
@@ -765,7 +768,10 @@ void aofCron(void) {
         if (aofRewriteStart(err, sizeof(err)) == -1)
             logMsg(LL_WARNING, "Scheduled AOF rewrite: %s", err);
     }
+    /* At most one automatic rewrite a second: with a small base and a small
+     * min-size, a busy server would otherwise rewrite back to back. */
     if (aof.childPid == -1 && server.autoAofRewritePercentage > 0 &&
+        server.nowMs - aof.lastRewriteEndMs >= 1000 &&
         aof.incrSize > server.autoAofRewriteMinSize &&
         aof.incrSize * 100 > aof.baseSize * server.autoAofRewritePercentage) {
         char err[256];

@@ -43,6 +43,11 @@
 /* ---- Writing ---- */
 
 static void addU64(respBuf *b, uint64_t v) {
+    /* Sequences and LSNs stay far below 2^63: the writer's fast integer path. */
+    if (v <= (uint64_t)INT64_MAX) {
+        respAddBulkInt(b, (long long)v);
+        return;
+    }
     char num[24];
     int n = snprintf(num, sizeof(num), "%" PRIu64, v);
     respAddBulk(b, num, (size_t)n);

@@ -296,6 +296,9 @@ void messageGetImage(const message *m, messageImage *img);
  * cannot apply (an unknown queue, a message that is gone: callers replaying into
  * a live server treat a gone message as already done). */
 void engineApplyHeader(engine *e, uint32_t epoch, uint64_t nextSeq);
+/* After loading: drops the index of never-delivered messages that replaying
+ * needed (a live engine finds messages by receipt only). */
+void engineReplayDone(engine *e);
 uint32_t engineEpoch(const engine *e);
 uint64_t engineNextSeq(const engine *e);
 int engineApplyQueue(engine *e, const char *name, size_t len, const queueAttrs *a,

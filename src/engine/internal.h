@@ -136,8 +136,10 @@ struct engine {
     ptable queues;           /* by name */
     queue **sorted;          /* owned array of borrowed queues, by name (QSCAN) */
     size_t queueCount, sortedCap;
-    ptable bySeq;            /* every message, by seq: receipts find their message
-                                in O(1), and so do replayed records (aofrec.c) */
+    int indexAll;            /* bySeq holds every message, not only delivered ones
+                                (while replaying: see queue.c) */
+    ptable bySeq;            /* messages by seq: the delivered ones (receipts find
+                                their message in O(1)), or all while indexAll */
     wheel timers;
     uint64_t nextSeq;
     uint32_t epoch;

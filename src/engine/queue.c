@@ -10,13 +10,12 @@
  *   INFLIGHT  the timer wheel (deadline: lease end, or retention if sooner)
  *
  * Besides, every message is on its queue's list of all messages (oldest sentMs
- * first: QPURGE, QDROP and QINFO's oldest_age_ms) and in the engine's `bySeq`
- * table, which is how a receipt finds it in O(1) (a receipt also names the
- * receive count, so a never-delivered message matches none) and how a replayed
- * record of the append-only file finds its message. Each message has one timer
- * node whose deadline is the
- * earlier of its state's deadline and its retention deadline, so a timer tick
- * touches only messages that are due and never scans a queue.
+ * first: QPURGE, QDROP and QINFO's oldest_age_ms), and a message delivered at
+ * least once is in the engine's `bySeq` table, which is how a receipt finds it
+ * in O(1). While records of the append-only file are replayed, bySeq holds every
+ * message (see indexAllMessages). Each message has one timer node whose deadline
+ * is the earlier of its state's deadline and its retention deadline, so a timer
+ * tick touches only messages that are due and never scans a queue.
  *
  * All state changes go through enter/leave helpers, which keep the counters
  * (ready, inflight, delayed, FIFO receivable/blocked) exact at every step, so
@@ -123,6 +122,30 @@ static uint64_t bySeqHash(const void *entry) {
 
 static int bySeqMatch(const void *entry, const void *key) {
     return ((const message *)entry)->seq == *(const uint64_t *)key;
+}
+
+/* Live, bySeq holds the messages delivered at least once: receipts are how
+ * clients name messages, and a message never received has none. Replaying
+ * records names messages by seq whatever their state, so the first apply turns
+ * on indexAll and indexes the rest; engineReplayDone turns it off again. */
+static int inBySeq(const engine *e, const message *m) {
+    return e->indexAll || m->receives > 0;
+}
+
+static void indexAllMessages(engine *e) {
+    if (e->indexAll) return;
+    e->indexAll = 1;
+    for (size_t i = 0; i < e->queueCount; i++)
+        for (message *m = e->sorted[i]->allHead; m; m = m->allNext)
+            if (m->receives == 0) ptableAdd(&e->bySeq, m);
+}
+
+void engineReplayDone(engine *e) {
+    if (!e->indexAll) return;
+    for (size_t i = 0; i < e->queueCount; i++)
+        for (message *m = e->sorted[i]->allHead; m; m = m->allNext)
+            if (m->receives == 0) ptableRemove(&e->bySeq, m);
+    e->indexAll = 0;
 }
 
 static uint64_t groupHash(const void *entry) {
@@ -548,7 +571,7 @@ static void linkMessage(engine *e, queue *q, message *m, fifoGroup *g) {
     allInsert(q, m);
     q->held++;
     if (g) groupLink(g, m);
-    ptableAdd(&e->bySeq, m);
+    if (inBySeq(e, m)) ptableAdd(&e->bySeq, m);
 }
 
 /* Puts a stateless m into q: linkMessage, then READY, or DELAYED until
@@ -575,7 +598,7 @@ static void detachMessage(engine *e, queue *q, message *m) {
     wheelDel(&e->timers, &m->timer.node);
     allRemove(q, m);
     q->held--;
-    ptableRemove(&e->bySeq, m);
+    if (inBySeq(e, m)) ptableRemove(&e->bySeq, m);
     if (q->attrs.fifo) {
         fifoGroup *g = m->u.fifo.group;
         if (m->u.fifo.prev)
@@ -1140,7 +1163,10 @@ int engineSend(engine *e, queue *q, const char *body, size_t len, const sendOpti
 
 static void lease(engine *e, queue *q, message *m, int64_t visibilityMs) {
     leaveState(e, q, m);
-    if (m->receives == 0) m->firstReceivedMs = e->now;
+    if (m->receives == 0) {
+        m->firstReceivedMs = e->now;
+        if (!e->indexAll) ptableAdd(&e->bySeq, m); /* its receipts must find it */
+    }
     m->receives++;
     m->tag = nextTag(e);
     enterInflight(e, q, m, e->now + visibilityMs);
@@ -1406,6 +1432,7 @@ void engineApplyHeader(engine *e, uint32_t epoch, uint64_t nextSeq) {
 
 /* The message with this seq if it is in q, else NULL (gone, or elsewhere). */
 static message *findInQueue(engine *e, const queue *q, uint64_t seq) {
+    indexAllMessages(e);
     message *m = ptableFind(&e->bySeq, ptableHashU64(seq), &seq);
     return m && m->q == q ? m : NULL;
 }
@@ -1505,6 +1532,7 @@ int engineApplyMessage(engine *e, queue *q, const messageImage *img, int countSe
         return QE_ERR;
     if (q->attrs.fifo ? img->groupLen == 0 : img->groupLen != 0) return QE_ERR;
     /* Applying a message that exists replaces it (idempotent replay). */
+    indexAllMessages(e);
     message *old = ptableFind(&e->bySeq, ptableHashU64(img->seq), &img->seq);
     if (old) {
         detachMessage(e, old->q, old);

@@ -109,7 +109,7 @@ def test_clean_stop_loses_nothing(aof, fsync, how):
     c.close()
 
 
-def test_shutdown_waits_for_running_rewrite_state(aof):
+def test_sigterm_during_rewrite_loses_nothing(aof):
     """SIGTERM in the middle of a rewrite: exit 0, and nothing lost."""
     srv = aof("everysec")
     c = srv.raw()

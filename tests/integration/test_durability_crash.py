@@ -572,3 +572,176 @@ def test_damaged_middle_file_refuses_start(aof):
     assert re.search(r"(?<![0-9])%d(?![0-9])" % len(original), out), out[-2000:]
     middle.write_bytes(original)
     srv.start()
+
+
+def test_torn_header_of_a_new_increment(aof):
+    """A crash right after a new increment was created: its only frame, the
+    HEADER, is torn at every offset (the empty file included). The server starts,
+    and what it writes after the cut loads again."""
+    srv = aof("always")
+    c = srv.raw()
+    assert is_ok(c.cmd("QCREATE", "h", "VISIBILITY", 300))
+    assert isinstance(c.cmd("QSEND", "h", b"kept"), bytes)
+    r = c.cmd_raw("BGREWRITEAOF")
+    assert r.startswith(b"+Background append only file rewriting started"), r
+    c.close()
+    srv.sigkill()
+    entries = read_manifest(srv.aof_dir)
+    last = srv.aof_dir / entries[-1][0]
+    original = last.read_bytes()
+    frames = lz4_frames(original)
+    if len(entries) < 3 or len(frames) != 1:
+        # The rewrite finished first: tear the header of a fresh directory's
+        # increment instead.
+        srv = aof("always", name="fresh")
+        srv.sigkill()
+        entries = read_manifest(srv.aof_dir)
+        last = srv.aof_dir / entries[-1][0]
+        original = last.read_bytes()
+        frames = lz4_frames(original)
+        assert len(frames) == 1, frames
+    print("tearing %s (%d bytes), manifest %r" % (last.name, len(original), entries))
+    saved = {p.name: p.read_bytes() for p in srv.aof_dir.iterdir()}
+    failures = []
+    for cut in range(0, len(original)):
+        for name, data in saved.items():
+            (srv.aof_dir / name).write_bytes(data)
+        last.write_bytes(original[:cut])
+        try:
+            srv.start()
+        except Exception as e:  # noqa: BLE001
+            failures.append("header cut at %d: no start: %s" % (cut, str(e)[-1500:]))
+            break
+        c = srv.raw()
+        names_before = c.cmd("DBSIZE")
+        r = c.cmd("QCREATE", "after-cut-%d" % cut)
+        if not is_ok(r):
+            failures.append("header cut at %d: QCREATE -> %r" % (cut, r))
+        c.close()
+        srv.sigkill()
+        try:
+            srv.start()
+        except Exception as e:  # noqa: BLE001
+            failures.append("header cut at %d: writes after the cut do not load: %s"
+                            % (cut, str(e)[-1500:]))
+            break
+        c = srv.raw()
+        if c.cmd("DBSIZE") != names_before + 1 or not is_ok(c.cmd("QCREATE", "after-cut-%d" % cut)):
+            failures.append("header cut at %d: the queue made after the cut is not there" % cut)
+        c.close()
+        srv.sigkill()
+        if len(failures) > 3:
+            break
+    assert not failures, "\n".join(failures)
+
+
+def test_aof_load_truncated_no_refuses_torn_tail(aof):
+    srv = aof("always")
+    _before, after, last = _build_log(srv)
+    original = last.read_bytes()
+    start, end = lz4_frames(original)[-1]
+    torn = original[:end - 3]
+    last.write_bytes(torn)
+    status, out = run_server_expect_exit(srv.dir, "--appendonly", "yes", "--aof-load-truncated", "no")
+    assert status != 0, out[-2000:]
+    assert last.name in out and re.search(r"(?<![0-9])%d(?![0-9])" % start, out), out[-2000:]
+    assert last.read_bytes() == torn, "the server cut the file although aof-load-truncated is no"
+    last.write_bytes(original)
+    srv.start()
+    c = srv.raw()
+    assert_same_state(after, snapshot(c), "whole file again")
+    c.close()
+
+
+def test_timers_that_ended_while_down_take_effect_after_loading(aof):
+    srv = aof("always")
+    c = srv.raw()
+    assert is_ok(c.cmd("QCREATE", "lease", "VISIBILITY", 1))
+    assert is_ok(c.cmd("QCREATE", "delay", "DELAY", 1))
+    assert is_ok(c.cmd("QCREATE", "ret", "RETENTION", 1))
+    assert is_ok(c.cmd("QCREATE", "d4"))
+    assert is_ok(c.cmd("QCREATE", "src", "VISIBILITY", 1, "DLQ", "d4", "MAXRECEIVES", 1))
+    lease_id = c.cmd("QSEND", "lease", b"L")
+    assert c.cmd("QRECV", "lease")[0][0] == lease_id
+    c.cmd("QSEND", "delay", b"D")
+    c.cmd("QSEND", "ret", b"R")
+    src_id = c.cmd("QSEND", "src", b"S")
+    assert c.cmd("QRECV", "src")[0][0] == src_id
+    c.close()
+    srv.sigkill()
+    time.sleep(1.6)
+    srv.start()
+    c = srv.raw()
+    deadline = time.monotonic() + 1.5
+    while True:
+        got = {q: qinfo_dict(c, q) for q in ("lease", "delay", "ret", "src", "d4")}
+        done = (got["lease"]["ready"] == 1 and got["delay"]["ready"] == 1
+                and got["ret"]["expired_total"] == 1 and got["d4"]["ready"] == 1)
+        if done or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert (got["lease"]["ready"], got["lease"]["inflight"]) == (1, 0), got["lease"]
+    assert c.cmd("QPEEK", "lease") == [[lease_id, b"L", 1]]
+    assert (got["delay"]["ready"], got["delay"]["delayed"]) == (1, 0), got["delay"]
+    assert (got["ret"]["ready"], got["ret"]["expired_total"]) == (0, 1), got["ret"]
+    assert (got["src"]["inflight"], got["src"]["ready"], got["src"]["deadlettered_total"]) == (0, 0, 1), got["src"]
+    assert c.cmd("QPEEK", "d4") == [[src_id, b"S", 1]]
+    # And those effects were logged: one more restart keeps them.
+    want = snapshot(c)
+    c.close()
+    srv.restart_after_kill()
+    c = srv.raw()
+    assert_same_state(want, snapshot(c), "after a restart that ran ended timers")
+    c.close()
+
+
+def test_dedup_ids_survive_restart_and_rewrite(aof):
+    srv = aof("always")
+    c = srv.raw()
+    assert is_ok(c.cmd("QCREATE", "dd", "VISIBILITY", 300))
+    assert is_ok(c.cmd("QCREATE", "cf", "FIFO", "CONTENTDEDUP"))
+    id_x = c.cmd("QSEND", "dd", b"first", "DEDUPID", "x")
+    id_y = c.cmd("QSEND", "dd", b"deleted later", "DEDUPID", "y")
+    m = c.cmd("QRECV", "dd", "COUNT", 2)
+    assert [x[0] for x in m] == [id_x, id_y]
+    assert c.cmd("QDEL", "dd", m[1][1]) == 1
+    id_c = c.cmd("QSEND", "cf", b"same body", "GROUP", "g")
+    c.close()
+    for step in ("SIGKILL", "BGREWRITEAOF+SIGKILL"):
+        srv.restart_after_kill()
+        c = srv.raw()
+        assert c.cmd("QSEND", "dd", b"second", "DEDUPID", "x") == id_x, step
+        assert c.cmd("QSEND", "dd", b"again", "DEDUPID", "y") == id_y, step
+        assert c.cmd("QSEND", "cf", b"same body", "GROUP", "g") == id_c, step
+        info_dd = qinfo_dict(c, "dd")
+        assert (info_dd["sent_total"], info_dd["inflight"], info_dd["ready"]) == (2, 1, 0), (step, info_dd)
+        assert qinfo_dict(c, "cf")["sent_total"] == 1, step
+        if step == "SIGKILL":
+            bgrewriteaof(c)
+        c.close()
+
+
+def test_drop_purge_flushall_are_logged(aof):
+    srv = aof("always")
+    c = srv.raw()
+    for q in ("pa", "pb", "pc"):
+        assert is_ok(c.cmd("QCREATE", q))
+        for i in range(5):
+            c.cmd("QSEND", q, b"%s-%d" % (q.encode(), i))
+    assert c.cmd("QPURGE", "pa") == 5
+    assert c.cmd("QDROP", "pb") == 1
+    want = snapshot(c)
+    assert sorted(k for k in want if k != "#dbsize") == ["pa", "pc"]
+    c.close()
+    srv.restart_after_kill()
+    c = srv.raw()
+    assert_same_state(want, snapshot(c), "after QPURGE and QDROP")
+    assert is_ok(c.cmd("FLUSHALL"))
+    assert is_ok(c.cmd("QCREATE", "pb", "VISIBILITY", 7))
+    want = snapshot(c)
+    c.close()
+    srv.restart_after_kill()
+    c = srv.raw()
+    assert_same_state(want, snapshot(c), "after FLUSHALL")
+    assert c.cmd("DBSIZE") == 1
+    c.close()

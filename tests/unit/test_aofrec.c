@@ -189,8 +189,12 @@ static void sameMessage(const engine *ea, const engine *eb, const message *a,
     CHECK(!strcmp(ida, idb), "message %llu: id %s vs %s", seq, ida, idb);
     CHECK(!strcmp(ra, rb), "message %llu: receipt", seq);
     (void)ea;
+    /* bySeq holds the delivered messages, or every message while replaying. */
     const message *found = ptableFind(&eb->bySeq, ptableHashU64(x.seq), &x.seq);
-    CHECK(found == b, "message %llu: not in the seq table", seq);
+    if (eb->indexAll || b->receives > 0)
+        CHECK(found == b, "message %llu: not in the seq table", seq);
+    else
+        CHECK(found == NULL, "message %llu: undelivered yet in the seq table", seq);
 }
 
 static const fifoGroup *findGroup(const queue *q, const char *name, size_t len) {
@@ -318,8 +322,9 @@ static void assertSameEngine(const engine *a, const engine *b, int64_t now,
           (unsigned long long)engineNextSeq(a), (unsigned long long)engineNextSeq(b));
     CHECK(engineQueueCount(a) == engineQueueCount(b), "%zu queues vs %zu",
           engineQueueCount(a), engineQueueCount(b));
-    CHECK(a->bySeq.count == b->bySeq.count, "seq table %zu vs %zu", a->bySeq.count,
-          b->bySeq.count);
+    if (a->indexAll == b->indexAll)
+        CHECK(a->bySeq.count == b->bySeq.count, "seq table %zu vs %zu",
+              a->bySeq.count, b->bySeq.count);
     for (size_t i = 0; i < engineQueueCount(a); i++)
         sameQueue(a, b, engineQueueAt(a, i), engineQueueAt(b, i), now, sameGroupOrder);
 }
