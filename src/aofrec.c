@@ -269,7 +269,7 @@ typedef struct snapshotCtx {
     size_t flushAt;
     int (*flush)(void *ctx, respBuf *buf);
     void *flushCtx;
-    const queue *q; /* the queue whose dedup ids are being written */
+    const queue *q; /* the queue whose messages or dedup ids are being written */
     int failed;     /* a flush returned -1: write nothing more */
 } snapshotCtx;
 
@@ -287,6 +287,14 @@ static void snapshotDedup(void *ctx, const char *id, size_t len, uint64_t idSeq,
     respAddBulk(s->buf, id, len);
     addU64(s->buf, idSeq);
     addI64(s->buf, expiresMs);
+    maybeFlush(s);
+}
+
+/* One MSG record of a rewrite (queueForEachMessage gives them in replay order). */
+static void snapshotMessage(void *ctx, const message *m) {
+    snapshotCtx *s = ctx;
+    if (s->failed) return;
+    encodeMessage(s->buf, s->lsn, "MSG", s->q, m);
     maybeFlush(s);
 }
 
@@ -317,12 +325,8 @@ int aofrecSnapshot(const engine *e, uint64_t lsn, int64_t nowMs, respBuf *buf,
         maybeFlush(&s);
     }
     for (size_t i = 0; i < n && !s.failed; i++) {
-        const queue *q = engineQueueAt(e, i);
-        for (const message *m = queueFirstMessage(q); m && !s.failed;
-             m = messageNext(m)) {
-            encodeMessage(buf, lsn, "MSG", q, m);
-            maybeFlush(&s);
-        }
+        s.q = engineQueueAt(e, i);
+        queueForEachMessage(s.q, snapshotMessage, &s);
     }
     for (size_t i = 0; i < n && !s.failed; i++) {
         s.q = engineQueueAt(e, i);

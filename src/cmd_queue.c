@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "aof.h"
 #include "commands.h"
 
 #define MAX_COUNT 1000                   /* QRECV and QPEEK COUNT */
@@ -512,6 +513,7 @@ void queueWaiterDone(void *ctx, engineWaiter *w, queue *q, int why) {
     }
     c->flags &= ~CLIENT_BLOCKED;
     c->lastInteractionMs = server.nowMs; /* the wait was not idleness */
+    c->waitLsn = aofLastLsn(); /* the reply waits for its leases' records */
     /* Its pipelined commands run from the loop's top level (see the file's
      * comment), before this turn's replies are written. */
     netScheduleResume(c);

@@ -300,9 +300,9 @@ int processCommand(client *c) {
         rejectCommand(c, msg);
         return 1;
     }
-    uint64_t lsnBefore = aofLastLsn();
     call(c, cmd);
-    /* Every reply from now on waits for this change to be durable. */
-    if (aofLastLsn() != lsnBefore) c->waitLsn = aofLastLsn();
+    /* The reply waits until every record made so far is durable: its own
+     * change, and any change of another client that it could have seen. */
+    c->waitLsn = aofLastLsn();
     return !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY));
 }

@@ -326,6 +326,11 @@ int engineApplyDedup(engine *e, queue *q, const char *id, size_t len, uint64_t i
 const queue *engineQueueAt(const engine *e, size_t i); /* i < engineQueueCount */
 const message *queueFirstMessage(const queue *q);
 const message *messageNext(const message *m);
+/* Every message of q in replay order: oldest first, except that a FIFO queue
+ * gives first the messages of its available groups, group by group in the order
+ * they are served, so that replaying them rebuilds that order. */
+void queueForEachMessage(const queue *q, void (*fn)(void *ctx, const message *m),
+                         void *ctx);
 void queueForEachDedup(const queue *q,
                        void (*fn)(void *ctx, const char *id, size_t len,
                                   uint64_t idSeq, int64_t expiresMs),

@@ -443,7 +443,11 @@ static void allInsert(queue *q, message *m) {
     /* Sends arrive in time order and go at the tail; a dead-lettered message
      * carries its older sentMs and walks back to its place. */
     message *after = q->allTail;
-    while (after && after->sentMs > m->sentMs) after = after->allPrev;
+    /* Ties go by seq, which is the order live inserts make (a moved message takes
+     * a new, larger seq), so a replay in another order rebuilds the same list. */
+    while (after && (after->sentMs > m->sentMs ||
+                     (after->sentMs == m->sentMs && after->seq > m->seq)))
+        after = after->allPrev;
     m->allPrev = after;
     m->allNext = after ? after->allNext : q->allHead;
     if (m->allNext)
@@ -1667,6 +1671,18 @@ const queue *engineQueueAt(const engine *e, size_t i) {
 const message *queueFirstMessage(const queue *q) { return q->allHead; }
 
 const message *messageNext(const message *m) { return m->allNext; }
+
+void queueForEachMessage(const queue *q, void (*fn)(void *ctx, const message *m),
+                         void *ctx) {
+    if (!q->attrs.fifo) {
+        for (const message *m = q->allHead; m; m = m->allNext) fn(ctx, m);
+        return;
+    }
+    for (const fifoGroup *g = q->availHead; g; g = g->availNext)
+        for (const message *m = g->head; m; m = m->u.fifo.next) fn(ctx, m);
+    for (const message *m = q->allHead; m; m = m->allNext)
+        if (!m->u.fifo.group->available) fn(ctx, m);
+}
 
 void queueForEachDedup(const queue *q,
                        void (*fn)(void *ctx, const char *id, size_t len,

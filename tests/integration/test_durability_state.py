@@ -628,3 +628,34 @@ def test_state_equal_across_kill_cycles_with_rewrites(aof):
             assert_same_state(want, snapshot(c), "after kill cycle %d" % cycle)
             assert w.check_receipts(c) == vis, "receipts differ after kill cycle %d" % cycle
         c.close()
+
+
+def test_rewrite_keeps_order_between_fifo_groups(aof):
+    """docs/commands.md: between FIFO groups, a group that was blocked goes to the
+    back when it is freed. A rewrite must keep that order: B (group g0, freed by
+    the QDEL of A) is delivered after C (group g3) before the rewrite, so after it
+    too."""
+    srv = aof("always")
+    c = srv.raw()
+    assert is_ok(c.cmd("QCREATE", "f", "FIFO", "VISIBILITY", 300))
+    c.cmd("QSEND", "f", b"A", "GROUP", "g0", "DEDUPID", "a")
+    a = c.cmd("QRECV", "f")[0]
+    c.cmd("QSEND", "f", b"B", "GROUP", "g0", "DEDUPID", "b")
+    c.cmd("QSEND", "f", b"C", "GROUP", "g3", "DEDUPID", "c")
+    assert c.cmd("QDEL", "f", a[1]) == 1
+    live = [m[1] for m in c.cmd("QPEEK", "f", "COUNT", 10)]
+    want = snapshot(c)
+    # Without a rewrite, a restart keeps the order.
+    c.close()
+    srv.restart_after_kill()
+    c = srv.raw()
+    assert_same_state(want, snapshot(c), "FIFO group order after a restart")
+    bgrewriteaof(c)
+    c.close()
+    srv.restart_after_kill()
+    c = srv.raw()
+    after = [m[1] for m in c.cmd("QPEEK", "f", "COUNT", 10)]
+    assert after == live, "order between FIFO groups changed by a rewrite: %r before, %r after" % (
+        live, after)
+    assert_same_state(want, snapshot(c), "FIFO group order after a rewrite")
+    c.close()
