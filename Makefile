@@ -95,9 +95,11 @@ test: deps
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory integration
 
+# The data (the append-only file) goes to ./data, kept out of git.
 run: deps
 	@$(MAKE) --no-print-directory all
-	./$(SERVER) respq.conf --port $(PORT)
+	@mkdir -p data
+	./$(SERVER) respq.conf --port $(PORT) --dir data
 
 bench: deps-bench all
 	sh tests/bench/run.sh
