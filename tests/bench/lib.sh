@@ -12,8 +12,8 @@ free_port() {
     /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-wait_port() {
-    for _ in $(seq 1 100); do
+wait_port() { # port; WAIT_TRIES x 0.05 s (a server loading a big AOF listens late)
+    for _ in $(seq 1 "${WAIT_TRIES:-100}"); do
         redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
         sleep 0.05
     done
