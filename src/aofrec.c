@@ -43,14 +43,7 @@
 /* ---- Writing ---- */
 
 static void addU64(respBuf *b, uint64_t v) {
-    /* Sequences and LSNs stay far below 2^63: the writer's fast integer path. */
-    if (v <= (uint64_t)INT64_MAX) {
-        respAddBulkInt(b, (long long)v);
-        return;
-    }
-    char num[24];
-    int n = snprintf(num, sizeof(num), "%" PRIu64, v);
-    respAddBulk(b, num, (size_t)n);
+    respAddBulkUInt(b, (unsigned long long)v);
 }
 
 static void addI64(respBuf *b, int64_t v) {
@@ -142,27 +135,73 @@ static void encodeCounters(respBuf *b, uint64_t lsn, const queue *q) {
     addI64(b, info.deadletteredTotal);
 }
 
-/* SEND and MSG: the whole message. */
-static void encodeMessage(respBuf *b, uint64_t lsn, const char *type, const queue *q,
-                          const message *m) {
+/* The first three fields of a SEND or MSG record, and the field after
+ * first-received when it is -1 ("never"): constant bytes, copied whole. */
+#define MSG_HEAD "*18\r\n$7\r\nQREPLAY\r\n"
+#define NEVER "$2\r\n-1\r\n"
+
+/* SEND and MSG: the whole message. Every SEND is one of these, on the loop
+ * thread before its reply, so it is written with one reservation for the
+ * whole record and no per-field calls into respBuf: the same bytes as the
+ * respAdd* helpers would write (test_aofrec.c checks them). typeBulk is the
+ * type as a whole bulk, e.g. "$4\r\nSEND\r\n". */
+static void encodeMessage(respBuf *b, uint64_t lsn, const char *typeBulk,
+                          size_t typeBulkLen, const queue *q, const message *m) {
     messageImage img;
     messageGetImage(m, &img);
-    beginRecord(b, lsn, type, 15);
-    addQueueName(b, q);
-    addU64(b, img.seq);
-    addU64(b, img.idSeq);
-    addI64(b, img.sentMs);
-    addExpire(b, img.expireMs);
-    addFirstReceived(b, img.firstReceivedMs);
-    addI64(b, img.priority);
-    addU64(b, img.receives);
-    addU64(b, img.tag);
-    addState(b, img.state, img.untilMs);
-    addStr(b, img.group, img.groupLen);
-    addStr(b, img.dedupId, img.dedupIdLen);
-    addStr(b, img.dlqSource, img.dlqSourceLen);
-    respAddBulk(b, img.body, img.bodyLen);
+    size_t qlen;
+    const char *qname = queueName(q, &qlen);
+    const char *group = img.group ? img.group : "";
+    const char *dedupId = img.dedupId ? img.dedupId : "";
+    const char *dlqSource = img.dlqSource ? img.dlqSource : "";
+    size_t groupLen = img.group ? img.groupLen : 0;
+    size_t dedupIdLen = img.dedupId ? img.dedupIdLen : 0;
+    size_t dlqSourceLen = img.dlqSource ? img.dlqSourceLen : 0;
+    /* 11 numbers, 6 strings (queue, state, group, dedup id, DLQ source, body). */
+    respBufReserve(b, sizeof(MSG_HEAD) + typeBulkLen + 11 * RESP_BULK_INT_MAX +
+                          6 * (RESP_BULK_HEAD_MAX + 2) + qlen + 1 + groupLen +
+                          dedupIdLen + dlqSourceLen + img.bodyLen);
+    char *w = b->data + b->len;
+    memcpy(w, MSG_HEAD, sizeof(MSG_HEAD) - 1);
+    w += sizeof(MSG_HEAD) - 1;
+    w = respPutBulkUInt(w, lsn);
+    memcpy(w, typeBulk, typeBulkLen);
+    w += typeBulkLen;
+    w = respPutBulk(w, qname, qlen);
+    w = respPutBulkUInt(w, img.seq);
+    w = respPutBulkUInt(w, img.idSeq);
+    w = respPutBulkInt(w, img.sentMs);
+    if (img.expireMs == INT64_MAX) {
+        memcpy(w, NEVER, sizeof(NEVER) - 1);
+        w += sizeof(NEVER) - 1;
+    } else {
+        w = respPutBulkInt(w, img.expireMs);
+    }
+    if (img.firstReceivedMs == 0) {
+        memcpy(w, NEVER, sizeof(NEVER) - 1);
+        w += sizeof(NEVER) - 1;
+    } else {
+        w = respPutBulkInt(w, img.firstReceivedMs);
+    }
+    w = respPutBulkInt(w, img.priority);
+    w = respPutBulkUInt(w, img.receives);
+    w = respPutBulkUInt(w, img.tag);
+    if (img.state == MSG_STATE_READY) {
+        memcpy(w, "$1\r\nr\r\n" NEVER, 7 + sizeof(NEVER) - 1);
+        w += 7 + sizeof(NEVER) - 1;
+    } else {
+        w = respPutBulk(w, img.state == MSG_STATE_DELAYED ? "d" : "i", 1);
+        w = respPutBulkInt(w, img.untilMs);
+    }
+    w = respPutBulk(w, group, groupLen);
+    w = respPutBulk(w, dedupId, dedupIdLen);
+    w = respPutBulk(w, dlqSource, dlqSourceLen);
+    w = respPutBulk(w, img.body, img.bodyLen);
+    b->len = (size_t)(w - b->data);
 }
+
+#undef MSG_HEAD
+#undef NEVER
 
 static void encodeMove(respBuf *b, uint64_t lsn, const effect *ef) {
     messageImage img;
@@ -212,7 +251,7 @@ void aofrecEncodeEffect(respBuf *out, uint64_t lsn, const effect *ef) {
         addQueueName(out, ef->q);
         break;
     case EFFECT_SEND:
-        encodeMessage(out, lsn, "SEND", ef->q, ef->msg);
+        encodeMessage(out, lsn, "$4\r\nSEND\r\n", 10, ef->q, ef->msg);
         break;
     case EFFECT_LEASE: {
         /* untilMs is the lease end itself; the engine times the message by the
@@ -294,7 +333,7 @@ static void snapshotDedup(void *ctx, const char *id, size_t len, uint64_t idSeq,
 static void snapshotMessage(void *ctx, const message *m) {
     snapshotCtx *s = ctx;
     if (s->failed) return;
-    encodeMessage(s->buf, s->lsn, "MSG", s->q, m);
+    encodeMessage(s->buf, s->lsn, "$3\r\nMSG\r\n", 9, s->q, m);
     maybeFlush(s);
 }
 

@@ -113,6 +113,40 @@ static size_t ullToStr(char *dst, unsigned long long v) {
     return n;
 }
 
+/* The number of decimal digits of v, 1 - 20. */
+static size_t ullDigits(unsigned long long v) {
+    size_t n = 1;
+    for (;;) {
+        if (v < 10) return n;
+        if (v < 100) return n + 1;
+        if (v < 1000) return n + 2;
+        if (v < 10000) return n + 3;
+        v /= 10000;
+        n += 4;
+    }
+}
+
+/* Writes v in decimal so that its last digit is at end[-1]: the caller knows the
+ * length (ullDigits), so nothing needs moving afterwards. */
+static void ullToStrBack(char *end, unsigned long long v) {
+    char *p = end;
+    while (v >= 100) {
+        unsigned i = (unsigned)(v % 100) * 2;
+        v /= 100;
+        p -= 2;
+        p[0] = digitPairs[i];
+        p[1] = digitPairs[i + 1];
+    }
+    if (v >= 10) {
+        unsigned i = (unsigned)v * 2;
+        p -= 2;
+        p[0] = digitPairs[i];
+        p[1] = digitPairs[i + 1];
+    } else {
+        *--p = (char)('0' + v);
+    }
+}
+
 /* Writes v in decimal at dst (no NUL); returns the length, at most 20. */
 static size_t llToStr(char *dst, long long v) {
     if (v >= 0) return ullToStr(dst, (unsigned long long)v);
@@ -522,9 +556,7 @@ void respAddInt(respBuf *b, long long v) {
     addHeader(b, ':', v);
 }
 
-void respAddBulk(respBuf *b, const void *p, size_t n) {
-    respBufReserve(b, 1 + 20 + 2 + n + 2);
-    char *w = b->data + b->len;
+char *respPutBulk(char *w, const void *p, size_t n) {
     *w++ = '$';
     w += ullToStr(w, n);
     *w++ = '\r';
@@ -533,7 +565,46 @@ void respAddBulk(respBuf *b, const void *p, size_t n) {
     w += n;
     *w++ = '\r';
     *w++ = '\n';
-    b->len = (size_t)(w - b->data);
+    return w;
+}
+
+/* The digits are written in place, backwards from their known end, rather than
+ * into a scratch buffer and copied: numbers are most of the fields of a record. */
+char *respPutBulkUInt(char *w, unsigned long long v) {
+    size_t n = ullDigits(v);
+    *w++ = '$';
+    if (n >= 10) *w++ = (char)('0' + n / 10);
+    *w++ = (char)('0' + n % 10);
+    *w++ = '\r';
+    *w++ = '\n';
+    ullToStrBack(w + n, v);
+    w += n;
+    *w++ = '\r';
+    *w++ = '\n';
+    return w;
+}
+
+char *respPutBulkInt(char *w, long long v) {
+    if (v >= 0) return respPutBulkUInt(w, (unsigned long long)v);
+    /* Negate in unsigned arithmetic: -LLONG_MIN does not fit a long long. */
+    unsigned long long u = 0ULL - (unsigned long long)v;
+    size_t n = ullDigits(u) + 1;
+    *w++ = '$';
+    if (n >= 10) *w++ = (char)('0' + n / 10);
+    *w++ = (char)('0' + n % 10);
+    *w++ = '\r';
+    *w++ = '\n';
+    *w = '-';
+    ullToStrBack(w + n, u);
+    w += n;
+    *w++ = '\r';
+    *w++ = '\n';
+    return w;
+}
+
+void respAddBulk(respBuf *b, const void *p, size_t n) {
+    respBufReserve(b, RESP_BULK_HEAD_MAX + n + 2);
+    b->len = (size_t)(respPutBulk(b->data + b->len, p, n) - b->data);
 }
 
 void respAddBulkStr(respBuf *b, const char *s) {
@@ -541,8 +612,13 @@ void respAddBulkStr(respBuf *b, const char *s) {
 }
 
 void respAddBulkInt(respBuf *b, long long v) {
-    char num[20];
-    respAddBulk(b, num, llToStr(num, v));
+    respBufReserve(b, RESP_BULK_INT_MAX);
+    b->len = (size_t)(respPutBulkInt(b->data + b->len, v) - b->data);
+}
+
+void respAddBulkUInt(respBuf *b, unsigned long long v) {
+    respBufReserve(b, RESP_BULK_INT_MAX);
+    b->len = (size_t)(respPutBulkUInt(b->data + b->len, v) - b->data);
 }
 
 void respAddNull(respBuf *b, int proto) {

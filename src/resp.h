@@ -114,6 +114,7 @@ void respAddInt(respBuf *b, long long v);              /* :v */
 void respAddBulk(respBuf *b, const void *p, size_t n); /* $n p */
 void respAddBulkStr(respBuf *b, const char *s);
 void respAddBulkInt(respBuf *b, long long v);           /* a number as bulk */
+void respAddBulkUInt(respBuf *b, unsigned long long v); /* the same, unsigned */
 void respAddNull(respBuf *b, int proto);                /* $-1 or _ */
 void respAddNullArray(respBuf *b, int proto);           /* *-1 or _ */
 void respAddArrayLen(respBuf *b, long long n);          /* *n */
@@ -123,5 +124,15 @@ void respAddDouble(respBuf *b, int proto, double d);    /* ,d, or bulk */
 void respAddBool(respBuf *b, int proto, int v);         /* #t/#f, or :1/:0 */
 /* =n\r\ntxt:... in RESP3 (fmt is 3 bytes, e.g. "txt"), a plain bulk in RESP2 */
 void respAddVerbatim(respBuf *b, int proto, const char *fmt, const char *p, size_t n);
+
+/* In-place writers, for an encoder that reserves once for many elements (an AOF
+ * record) instead of once per element: each writes one bulk at w, which must
+ * have room for it (RESP_BULK_INT_MAX, or n + RESP_BULK_HEAD_MAX + 2), and
+ * returns the end of what it wrote. The caller then sets b->len. */
+#define RESP_BULK_HEAD_MAX (1 + 20 + 2)                   /* "$<n>\r\n" */
+#define RESP_BULK_INT_MAX (RESP_BULK_HEAD_MAX + 20 + 2) /* "$<n>\r\n<v>\r\n" */
+char *respPutBulk(char *w, const void *p, size_t n);
+char *respPutBulkInt(char *w, long long v);
+char *respPutBulkUInt(char *w, unsigned long long v);
 
 #endif
