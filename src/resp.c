@@ -89,30 +89,6 @@ static const char digitPairs[201] = "00010203040506070809"
                                     "80818283848586878889"
                                     "90919293949596979899";
 
-/* Writes v in decimal at dst (no NUL); returns the length, at most 20. */
-static size_t ullToStr(char *dst, unsigned long long v) {
-    char tmp[20];
-    char *p = tmp + sizeof tmp;
-    while (v >= 100) {
-        unsigned i = (unsigned)(v % 100) * 2;
-        v /= 100;
-        p -= 2;
-        p[0] = digitPairs[i];
-        p[1] = digitPairs[i + 1];
-    }
-    if (v >= 10) {
-        unsigned i = (unsigned)v * 2;
-        p -= 2;
-        p[0] = digitPairs[i];
-        p[1] = digitPairs[i + 1];
-    } else {
-        *--p = (char)('0' + v);
-    }
-    size_t n = (size_t)(tmp + sizeof tmp - p);
-    memcpy(dst, p, n);
-    return n;
-}
-
 /* The number of decimal digits of v, 1 - 20. */
 static size_t ullDigits(unsigned long long v) {
     size_t n = 1;
@@ -145,6 +121,13 @@ static void ullToStrBack(char *end, unsigned long long v) {
     } else {
         *--p = (char)('0' + v);
     }
+}
+
+/* Writes v in decimal at dst (no NUL); returns the length, at most 20. */
+static size_t ullToStr(char *dst, unsigned long long v) {
+    size_t n = ullDigits(v);
+    ullToStrBack(dst + n, v);
+    return n;
 }
 
 /* Writes v in decimal at dst (no NUL); returns the length, at most 20. */
