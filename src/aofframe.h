@@ -1,7 +1,7 @@
 /* aofframe.h: reading and writing the LZ4 frames of the append-only file, shared
  * by the server (aof.c) and respq-aof, so that both judge a file the same way.
  *
- * A file is a sequence of standard LZ4 frames with block and content checksums.
+ * A file is a sequence of standard LZ4 frames with block checksums.
  * The walker finds where a frame ends from its structure alone (header, block
  * sizes, end mark), without decompressing, so that a damaged frame can still be
  * stepped over and a torn tail told from damage in the middle: a problem at offset

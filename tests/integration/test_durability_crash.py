@@ -493,7 +493,8 @@ def test_junk_after_last_frame_is_a_torn_tail(aof, junk):
 
 def _damage_positions(start, end, data):
     """Offsets to flip in the frame data[start:end]: magic, flags, header checksum,
-    the first block's size, the middle of its data, the last bytes (checksums)."""
+    the first block's size, the middle of its data, the last block's checksum
+    and the end mark."""
     pos = {start, start + 4, start + 6, start + 7, start + 9, (start + end) // 2, end - 5, end - 1}
     return sorted(p for p in pos if start <= p < end)
 
