@@ -6,7 +6,8 @@
 set -eu
 
 PACKAGES="build-essential pkg-config libjemalloc-dev liblz4-dev libhiredis-dev
-nettle-dev libcmocka-dev redis-tools python3-pytest python3-redis lz4"
+nettle-dev libcmocka-dev redis-tools python3-pytest python3-redis lz4
+python3-hiredis libev-dev ruby ruby-redis tmux"
 if [ "${1:-}" = "bench" ]; then
     PACKAGES="$PACKAGES redis-server"
 fi
@@ -17,6 +18,12 @@ for p in $PACKAGES; do
         missing="$missing $p"
     fi
 done
+# Node.js and npm (redis-compat/node): a machine that already has them (from
+# Debian or from NodeSource, whose nodejs bundles npm) keeps its own; Debian's
+# packages come in only when the commands are missing, since Debian's npm
+# conflicts with NodeSource's nodejs.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 
 echo "deps/install.sh: installing$missing"
