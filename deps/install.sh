@@ -9,7 +9,7 @@ PACKAGES="build-essential pkg-config libjemalloc-dev liblz4-dev libhiredis-dev
 nettle-dev libcmocka-dev redis-tools python3-pytest python3-redis lz4
 python3-hiredis libev-dev ruby ruby-redis tmux"
 if [ "${1:-}" = "bench" ]; then
-    PACKAGES="$PACKAGES redis-server"
+    PACKAGES="$PACKAGES redis-server beanstalkd"
 fi
 
 missing=""
@@ -39,8 +39,11 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
-# redis-server (bench only) starts a system service on 6379 when installed; the
-# benchmarks start their own on a free port, so stop the packaged one if it runs.
-if echo "$missing" | grep -q redis-server; then
-    (systemctl stop redis-server 2>/dev/null || service redis-server stop 2>/dev/null) || true
-fi
+# redis-server and beanstalkd (bench only) start system services when installed
+# (on 6379 and 11300); the benchmarks start their own on free ports, so stop the
+# packaged ones if they run.
+for svc in redis-server beanstalkd; do
+    if echo "$missing" | grep -q "$svc"; then
+        (systemctl stop "$svc" 2>/dev/null || service "$svc" stop 2>/dev/null) || true
+    fi
+done
