@@ -920,7 +920,9 @@ void qrecvCommand(client *c) {
         w->visibilityMs = visibilityMs;
         w->withMeta = withMeta;
         c->flags |= CLIENT_BLOCKED;
-        engineWaitPark(server.engine, q, w, now + waitMs);
+        /* now is the clock's millisecond with its fraction dropped, so a wait
+         * must end one millisecond later to last at least waitMs. */
+        engineWaitPark(server.engine, q, w, now + waitMs + 1);
         return;
     }
     replyReceivedList(c, out, n, withMeta);

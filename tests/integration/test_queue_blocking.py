@@ -403,3 +403,13 @@ def test_woken_by_dead_lettering_after_lease_end(raw, conns):
     c.send_cmd("QRECV", "dlq", "WAIT", "10")
     got = read_messages(c)
     assert [m[0] for m in got] == [mid]
+
+
+def test_wait_lasts_at_least_what_was_asked(raw):
+    """The server's clock drops the fraction of its millisecond; a wait that ended
+    at the truncated deadline came back up to 1 ms early (seen by redis-compat)."""
+    assert raw.cmd("QCREATE", "w") == "OK"
+    for _ in range(20):
+        start = time.monotonic()
+        assert raw.cmd("QRECV", "w", "WAIT", "0.05") == []
+        assert time.monotonic() - start >= 0.05
