@@ -1,7 +1,8 @@
 # respq build. Targets: all (default), check (unit tests), test (every suite),
-# run, bench, install, clean. `make SANITIZE=1 ...` builds with ASan + UBSan;
-# `V=1` shows full commands. Objects are rebuilt when the flags change (the
-# settings stamp), so switching between SANITIZE builds never mixes objects.
+# compat (the redis-compat client programs alone), run, bench, install, clean.
+# `make SANITIZE=1 ...` builds with ASan + UBSan; `V=1` shows full commands.
+# Objects are rebuilt when the flags change (the settings stamp), so switching
+# between SANITIZE builds never mixes objects.
 
 PREFIX ?= /usr/local
 PYTHON ?= /usr/bin/python3
@@ -34,6 +35,8 @@ endif
 
 SERVER := src/respq-server
 AOF_TOOL := src/respq-aof
+BENCH_TOOL := src/respq-benchmark
+BENCH_OBJS := src/tools/respq-benchmark.o src/tools/benchproto.o src/tools/benchhist.o
 LIB_SRCS := src/mem.c src/resp.c src/ev.c src/log.c src/net.c src/server.c \
             src/aof.c src/aofframe.c src/aofrec.c src/cmd_replay.c \
             src/commands.c src/cmd_server.c src/cmd_queue.c src/config.c \
@@ -44,9 +47,9 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:.c=)
 SETTINGS := src/.make-settings
 
-.PHONY: all check test unit integration run bench install clean deps deps-bench FORCE
+.PHONY: all check test unit integration compat compat-build run bench install clean deps deps-bench FORCE
 
-all: $(SERVER) $(AOF_TOOL)
+all: $(SERVER) $(AOF_TOOL) $(BENCH_TOOL)
 
 # The stamp changes only when the flags do, and everything depends on it.
 $(SETTINGS): FORCE
@@ -72,6 +75,16 @@ $(AOF_TOOL): src/tools/respq-aof.o $(LIB)
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ src/tools/respq-aof.o $(LIB) $(LIBS)
 
+# respq-benchmark: its protocols and histogram, plus the RESP writer from the
+# archive; hiredis reads the RESP replies.
+$(BENCH_TOOL): $(BENCH_OBJS) $(LIB)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(BENCH_OBJS) $(LIB) $(LIBS)
+
+tests/unit/test_benchhist: tests/unit/test_benchhist.o src/tools/benchhist.o
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
+
 tests/unit/test_%: tests/unit/test_%.o $(LIB)
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS) -lcmocka
@@ -90,10 +103,33 @@ check: $(UNIT_BINS)
 integration: $(SERVER) $(AOF_TOOL)
 	$(PYTHON) -m pytest tests/integration
 
+# redis-compat/: the C client programs (hiredis; libev has no pkg-config file on
+# Debian; without -Isrc, whose ev.h would hide libev's), the Node packages from
+# the committed lock file, then every program against a server of its own.
+COMPAT_C := redis-compat/c/hiredis_sync redis-compat/c/hiredis_async
+NODE_DIR := redis-compat/node
+
+redis-compat/c/%: redis-compat/c/%.c $(SETTINGS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(filter-out -Isrc,$(CFLAGS_BASE)) $(SAN) $(shell pkg-config --cflags hiredis) $(CFLAGS) \
+	  -o $@ $< $(ALL_LDFLAGS) $(shell pkg-config --libs hiredis) -lev
+
+$(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
+	$(call say,NPM,$(NODE_DIR))
+	$(Q)cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+compat-build: $(SERVER) $(COMPAT_C) $(NODE_DIR)/node_modules/.package-lock.json
+
+compat: deps
+	@$(MAKE) --no-print-directory compat-build
+	sh redis-compat/run.sh
+
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory compat-build
+	sh redis-compat/run.sh
 
 # The data (the append-only file) goes to ./data, kept out of git.
 run: deps
@@ -101,16 +137,18 @@ run: deps
 	@mkdir -p data
 	./$(SERVER) respq.conf --port $(PORT) --dir data
 
+# The side-by-side comparison (about 8 minutes on 2 cores); tests/bench/run.sh
+# runs the narrower benchmark scripts (PING, queue ops, durability) as well.
 bench: deps-bench all
-	sh tests/bench/run.sh
+	sh tests/bench/compare.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(SERVER) $(AOF_TOOL) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(SERVER) $(AOF_TOOL) $(BENCH_TOOL) $(DESTDIR)$(PREFIX)/bin/
 
 clean:
 	rm -f src/*.o src/*.d src/engine/*.o src/engine/*.d src/tools/*.o src/tools/*.d \
-	  tests/unit/*.o tests/unit/*.d $(UNIT_BINS) $(SERVER) $(AOF_TOOL) $(LIB) \
-	  $(SETTINGS)
+	  tests/unit/*.o tests/unit/*.d $(UNIT_BINS) $(SERVER) $(AOF_TOOL) $(BENCH_TOOL) $(LIB) \
+	  $(SETTINGS) $(COMPAT_C)
 
 -include $(wildcard src/*.d src/engine/*.d src/tools/*.d tests/unit/*.d)

@@ -22,7 +22,8 @@ hiredis-sync|$C/c/hiredis_sync
 hiredis-async|$C/c/hiredis_async
 ioredis|node $C/node/ioredis.js
 node-redis|node $C/node/node_redis.js
-ruby-redis|ruby $C/ruby/redis_rb.rb"
+ruby-redis|ruby $C/ruby/redis_rb.rb
+docs-clients|$PY $C/check_docs.py"
 
 free_port() {
     $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

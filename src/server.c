@@ -143,7 +143,6 @@ static void call(client *c, command *cmd) {
     cmd->calls++;
     if (server.statErrorReplies != errorsBefore) cmd->failedCalls++;
     server.statCommands++;
-    c->lastCmd = cmd;
 }
 
 void multiCommand(client *c) {
@@ -300,6 +299,9 @@ int processCommand(client *c) {
         rejectCommand(c, msg);
         return 1;
     }
+    /* Before the call, so that CLIENT INFO/LIST show themselves, as Redis's do;
+     * commands run by EXEC leave it at exec. */
+    c->lastCmd = cmd;
     call(c, cmd);
     /* The reply waits until every record made so far is durable: its own
      * change, and any change of another client that it could have seen. */

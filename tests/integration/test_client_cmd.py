@@ -134,6 +134,24 @@ def test_client_list_same_format_as_client_info(raw):
     assert list(mine[0]) == list(info)
 
 
+def test_cmd_field_names_the_command_running_and_stays_exec_after_a_transaction(server):
+    # Redis 7 shows the command being run (found by the ioredis compat program).
+    c, other = server.raw(), server.raw()
+    assert dict(parse_client_line(c.cmd("CLIENT", "INFO").rstrip(b"\n")))["cmd"] == "client|info"
+    c.cmd("PING")
+    cid = c.cmd("CLIENT", "ID")
+    listing = other.cmd("CLIENT", "LIST").rstrip(b"\n").split(b"\n")
+    by_id = {int(p["id"]): p for p in (dict(parse_client_line(l)) for l in listing)}
+    assert by_id[cid]["cmd"] == "client|id"
+    assert dict(parse_client_line(other.cmd("CLIENT", "INFO").rstrip(b"\n")))["cmd"] == "client|info"
+    c.cmd("MULTI")
+    c.cmd("PING")
+    assert c.cmd("EXEC") == ["PONG"]
+    listing = other.cmd("CLIENT", "LIST").rstrip(b"\n").split(b"\n")
+    by_id = {int(p["id"]): p for p in (dict(parse_client_line(l)) for l in listing)}
+    assert by_id[cid]["cmd"] == "exec"
+
+
 # ---- KILL ----
 
 def test_client_kill_id_closes_the_other_connection(server):
