@@ -36,6 +36,32 @@ start_redis() { # port [extra args]
     wait_port "$port"
 }
 
+wait_tcp() { # port: until something accepts connections there (beanstalkd)
+    /usr/bin/python3 - "$1" <<'PY' || { echo "server on port $1 did not start" >&2; return 1; }
+import socket, sys, time
+for _ in range(200):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.5).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+PY
+}
+
+start_beanstalkd() { # port [extra args]
+    port=$1; shift
+    beanstalkd -l 127.0.0.1 -p "$port" "$@" >"$WORK/beanstalkd-$port.log" 2>&1 &
+    PIDS="$PIDS $!"
+    wait_tcp "$port"
+}
+
+# The pid of the server started last.
+last_pid() { echo "$PIDS" | awk '{print $NF}'; }
+
+# Resident memory of a process, in bytes.
+rss_bytes() { awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$1/status"; }
+
 stop_all() {
     for p in $PIDS; do kill "$p" 2>/dev/null || true; done
     for p in $PIDS; do wait "$p" 2>/dev/null || true; done
