@@ -126,7 +126,7 @@ for level in $LEVELS; do
     printf '\n%s\n' "durability $level (roundtrip at $rr msg/s)"
     printf '%-12s' "workload"
     for t in $TARGETS; do printf '%14s' "$t"; done
-    for t in $TARGETS; do [ "$t" = respq ] || printf '%18s' "respq/$t"; done
+    for t in $TARGETS; do [ "$t" = respq ] || printf '%20s' "respq/$t"; done
     printf '\n'
     for wl in send recv mixed roundtrip rss; do
         printf '%-12s' "$wl"
@@ -144,8 +144,8 @@ for level in $LEVELS; do
             # Higher is better for rates; for latency and memory, lower is, so
             # the ratio is turned round: above 1 always means respq does better.
             case "$wl" in
-            roundtrip|rss) printf '%18s' "$(ratio "$o" "$r")" ;;
-            *) printf '%18s' "$(ratio "$r" "$o")" ;;
+            roundtrip|rss) printf '%20s' "$(ratio "$o" "$r")" ;;
+            *) printf '%20s' "$(ratio "$r" "$o")" ;;
             esac
         done
         printf '\n'
