@@ -1,19 +1,38 @@
-/* pheap.c: the ready heap of a standard queue: highest priority first, then send
- * order (lowest seq), with each message's index kept inside it (u.heapIdx) so that
- * removing any message (QDEL of a ready one, retention) is O(log n), as
- * beanstalkd's heap does.
+/* pheap.c: the ready messages of a standard queue, in delivery order: highest
+ * priority first, then send order (lowest seq).
  *
- * A QSEND at one priority pushes a seq larger than every other, which never sifts
- * up past its parent: O(1) in the common case. Pops are O(log n).
+ * Two parts (internal.h's readyHeap):
+ * - the run: a ring of messages of one priority whose seqs rise from head to
+ *   end. QSEND makes exactly that (each seq is the queue's largest so far), so
+ *   a queue fed by producers and drained by consumers pushes at the end and
+ *   pops at the head, O(1), touching only the message taken. A message removed
+ *   from the middle (retention, purge) leaves a NULL slot, skipped at the head
+ *   and squeezed out when the ring is more than half holes.
+ * - the heap: a binary heap for every other ready message (another priority
+ *   than the run's, or an older seq: a lease that ran out, a delay that
+ *   ended, a redriven message), O(log n), as before the run existed.
+ * The next message is the better of the run's head and the heap's top.
+ *
+ * Each message keeps where it is in u.heapIdx, so removing any of them is
+ * O(1) in the run and O(log n) in the heap (beanstalkd's heap does the same):
+ * a heap index, or RUN_BIT | its run position (positions only grow, so a
+ * message's stays valid while the ring grows; squeezing renumbers them).
  */
 #include "engine/internal.h"
 
+#include <string.h>
+
 #include "mem.h"
+
+#define RUN_BIT 0x80000000u
+#define POS_MASK 0x7fffffffu /* positions live in the low 31 bits of heapIdx */
 
 int heapBefore(const message *a, const message *b) {
     if (a->priority != b->priority) return a->priority > b->priority;
     return a->seq < b->seq;
 }
+
+/* ---- The heap ---- */
 
 static void place(readyHeap *h, uint32_t i, message *m) {
     h->items[i] = m;
@@ -45,7 +64,7 @@ static void siftDown(readyHeap *h, uint32_t i) {
     place(h, i, m);
 }
 
-void heapPush(readyHeap *h, message *m) {
+static void treePush(readyHeap *h, message *m) {
     if (h->count == h->cap) {
         h->cap = h->cap ? h->cap * 2 : 16;
         h->items = memRealloc(h->items, sizeof(message *) * h->cap);
@@ -55,9 +74,7 @@ void heapPush(readyHeap *h, message *m) {
     siftUp(h, h->count++);
 }
 
-message *heapTop(const readyHeap *h) { return h->count ? h->items[0] : NULL; }
-
-void heapRemove(readyHeap *h, message *m) {
+static void treeRemove(readyHeap *h, message *m) {
     uint32_t i = m->u.heapIdx;
     message *last = h->items[--h->count];
     if (i != h->count) {
@@ -74,14 +91,146 @@ void heapRemove(readyHeap *h, message *m) {
     }
 }
 
+/* ---- The run ---- */
+
+static message **slot(const readyHeap *h, uint32_t pos) {
+    return &h->run[pos & (h->runCap - 1)];
+}
+
+/* Copies the live messages into a new ring of newCap slots, numbered from 0. */
+static void runRebuild(readyHeap *h, uint32_t newCap) {
+    message **ring = memAlloc(sizeof(message *) * newCap);
+    uint32_t n = 0;
+    for (uint32_t pos = h->runHead; pos != h->runEnd; pos++) {
+        message *m = *slot(h, pos);
+        if (!m) continue;
+        ring[n] = m;
+        m->u.heapIdx = RUN_BIT | n;
+        n++;
+    }
+    memFree(h->run);
+    h->run = ring;
+    h->runCap = newCap;
+    h->runHead = 0;
+    h->runEnd = n;
+}
+
+static void runAppend(readyHeap *h, message *m) {
+    if (h->runLive == 0) {
+        /* A new run, of this message's priority; holes left over go. */
+        h->runHead = h->runEnd = 0;
+        h->runPriority = m->priority;
+    }
+    uint32_t len = h->runEnd - h->runHead;
+    if (len == h->runCap) {
+        /* Full: squeeze the holes out when they are half of it, else grow. */
+        uint32_t cap = h->runCap == 0 ? 16
+                       : h->runLive > len / 2 ? h->runCap * 2
+                                              : h->runCap;
+        runRebuild(h, cap);
+    }
+    uint32_t pos = h->runEnd++;
+    *slot(h, pos) = m;
+    m->u.heapIdx = RUN_BIT | (pos & POS_MASK);
+    h->runLive++;
+    h->runLastSeq = m->seq;
+}
+
+static void runRemove(readyHeap *h, message *m) {
+    uint32_t stored = m->u.heapIdx & POS_MASK;
+    *slot(h, stored) = NULL;
+    h->runLive--;
+    if (stored == (h->runHead & POS_MASK)) {
+        /* Keep the head on a live message (heapTop reads it directly). */
+        while (h->runHead != h->runEnd && *slot(h, h->runHead) == NULL) h->runHead++;
+    }
+    uint32_t len = h->runEnd - h->runHead;
+    if (h->runCap > 1024 && h->runLive < h->runCap / 4)
+        runRebuild(h, h->runCap / 2);
+    else if (len > 64 && h->runLive < len / 2)
+        runRebuild(h, h->runCap);
+}
+
+static message *runFirst(const readyHeap *h) {
+    return h->runLive ? *slot(h, h->runHead) : NULL;
+}
+
+/* ---- Both ---- */
+
+void heapPush(readyHeap *h, message *m) {
+    if (h->runLive == 0 || (m->priority == h->runPriority && m->seq > h->runLastSeq))
+        runAppend(h, m);
+    else
+        treePush(h, m);
+}
+
+message *heapTop(const readyHeap *h) {
+    message *r = runFirst(h), *t = h->count ? h->items[0] : NULL;
+    if (!r) return t;
+    if (!t) return r;
+    return heapBefore(t, r) ? t : r;
+}
+
+void heapRemove(readyHeap *h, message *m) {
+    if (m->u.heapIdx & RUN_BIT)
+        runRemove(h, m);
+    else
+        treeRemove(h, m);
+}
+
 message *heapPop(readyHeap *h) {
     message *m = heapTop(h);
     if (m) heapRemove(h, m);
     return m;
 }
 
+uint32_t heapCount(const readyHeap *h) { return h->count + h->runLive; }
+
 void heapFree(readyHeap *h) {
     memFree(h->items);
-    h->items = NULL;
-    h->count = h->cap = 0;
+    memFree(h->run);
+    memset(h, 0, sizeof(*h));
+}
+
+/* ---- Walking in order ---- */
+
+void heapIterInit(heapIter *it, const readyHeap *h) {
+    it->h = h;
+    it->runPos = h->runHead;
+    it->fcap = 16;
+    it->fcount = 0;
+    it->frontier = memAlloc(sizeof(uint32_t) * it->fcap);
+    if (h->count) it->frontier[it->fcount++] = 0;
+}
+
+/* The heap's part is a small frontier heap of indices that may come next,
+ * starting at the root: taking one adds its two children. */
+message *heapIterNext(heapIter *it) {
+    const readyHeap *h = it->h;
+    while (it->runPos != h->runEnd && *slot(h, it->runPos) == NULL) it->runPos++;
+    message *r = it->runPos != h->runEnd ? *slot(h, it->runPos) : NULL;
+    size_t best = 0;
+    for (size_t i = 1; i < it->fcount; i++)
+        if (heapBefore(h->items[it->frontier[i]], h->items[it->frontier[best]])) best = i;
+    message *t = it->fcount ? h->items[it->frontier[best]] : NULL;
+    if (r && (!t || heapBefore(r, t))) {
+        it->runPos++;
+        return r;
+    }
+    if (!t) return NULL;
+    uint32_t idx = it->frontier[best];
+    it->frontier[best] = it->frontier[--it->fcount];
+    for (uint32_t c = 2 * idx + 1; c <= 2 * idx + 2 && c < h->count; c++) {
+        if (it->fcount == it->fcap) {
+            it->fcap *= 2;
+            it->frontier = memRealloc(it->frontier, sizeof(uint32_t) * it->fcap);
+        }
+        it->frontier[it->fcount++] = c;
+    }
+    return t;
+}
+
+void heapIterFree(heapIter *it) {
+    memFree(it->frontier);
+    it->frontier = NULL;
 }

@@ -824,7 +824,7 @@ int64_t engineNextDeadline(engine *e) {
 /* ---- Queue commands ---- */
 
 static int64_t readyCount(const queue *q) {
-    return q->attrs.fifo ? q->fifoReceivable : (int64_t)q->ready.count;
+    return q->attrs.fifo ? q->fifoReceivable : (int64_t)heapCount(&q->ready);
 }
 
 int64_t queueReceivable(const queue *q) { return readyCount(q); }
@@ -1277,30 +1277,13 @@ size_t enginePeek(engine *e, queue *q, size_t count, int64_t nowMs, message **ou
                 if (!mustDeadLetter(q, m)) out[n++] = m;
         return n;
     }
-    /* The first `count` of the heap in order, without popping: a small frontier
-     * heap of heap indices, starting at the root. It grows past 2 * count + 2
-     * only when messages to dead-letter are passed over. */
-    readyHeap *h = &q->ready;
-    size_t cap = 2 * count + 2, fcount = 0;
-    uint32_t *frontier = memAlloc(sizeof(uint32_t) * cap);
-    if (h->count) frontier[fcount++] = 0;
-    while (fcount && n < count) {
-        size_t best = 0;
-        for (size_t i = 1; i < fcount; i++)
-            if (heapBefore(h->items[frontier[i]], h->items[frontier[best]])) best = i;
-        uint32_t idx = frontier[best];
-        frontier[best] = frontier[--fcount];
-        message *m = h->items[idx];
+    /* The first `count` in delivery order, without taking them. */
+    heapIter it;
+    heapIterInit(&it, &q->ready);
+    message *m;
+    while (n < count && (m = heapIterNext(&it)))
         if (!mustDeadLetter(q, m)) out[n++] = m;
-        for (uint32_t c = 2 * idx + 1; c <= 2 * idx + 2 && c < h->count; c++) {
-            if (fcount == cap) {
-                cap *= 2;
-                frontier = memRealloc(frontier, sizeof(uint32_t) * cap);
-            }
-            frontier[fcount++] = c;
-        }
-    }
-    memFree(frontier);
+    heapIterFree(&it);
     return n;
 }
 

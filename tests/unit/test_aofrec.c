@@ -242,7 +242,7 @@ static void sameQueue(const engine *ea, const engine *eb, const queue *a,
           (long long)b->held);
     CHECK(a->inflight == b->inflight, "%s: inflight", a->name);
     CHECK(a->delayed == b->delayed, "%s: delayed", a->name);
-    CHECK(a->ready.count == b->ready.count, "%s: ready heap", a->name);
+    CHECK(heapCount(&a->ready) == heapCount(&b->ready), "%s: ready messages", a->name);
     CHECK(a->fifoReceivable == b->fifoReceivable, "%s: fifo receivable %lld vs %lld",
           a->name, (long long)a->fifoReceivable, (long long)b->fifoReceivable);
     CHECK(a->fifoBlocked == b->fifoBlocked, "%s: fifo blocked", a->name);
