@@ -157,7 +157,25 @@ static message *runFirst(const readyHeap *h) {
 
 /* ---- Both ---- */
 
+/* Moves a short run into the heap, so that a new run can start. */
+static void runToTree(readyHeap *h) {
+    for (uint32_t pos = h->runHead; pos != h->runEnd; pos++) {
+        message *m = *slot(h, pos);
+        if (m) treePush(h, m);
+    }
+    h->runHead = h->runEnd = 0;
+    h->runLive = 0;
+}
+
+#define RUN_YIELD_MAX 64 /* a run this short gives way to a higher priority */
+
 void heapPush(readyHeap *h, message *m) {
+    /* A run of a lower priority than the sends that follow would be taken
+     * last and keep every one of them in the heap until then (one stray
+     * PRIORITY -1 message would switch the O(1) path off): while it is short,
+     * it moves to the heap and the higher priority starts a run. */
+    if (h->runLive > 0 && h->runLive <= RUN_YIELD_MAX && m->priority > h->runPriority)
+        runToTree(h);
     if (h->runLive == 0 || (m->priority == h->runPriority && m->seq > h->runLastSeq))
         runAppend(h, m);
     else

@@ -371,6 +371,8 @@ static int nextBeanstalk(benchDecoder *d, benchReqKind kind, benchReply *r, char
         size_t n = strlen(fine[i]);
         if (textLen >= n && memcmp(p, fine[i], n) == 0) {
             if (kind == BENCH_REQ_ACK && i != 1) goto bad;
+            if (i == 3) r->again = 1;
+            if (i == 1) r->integer = 1; /* DELETED: one job removed */
             return 1;
         }
     }
@@ -391,6 +393,7 @@ int benchProtoNext(benchDecoder *d, benchReqKind kind, benchReply *r, char *err,
     r->isError = 0;
     r->error[0] = '\0';
     r->integer = -1;
+    r->again = 0;
     r->nmsgs = 0;
     return d->reader ? nextResp(d, kind, r, err, errcap) : nextBeanstalk(d, kind, r, err, errcap);
 }

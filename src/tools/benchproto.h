@@ -19,7 +19,8 @@
  * bytes that come back into replies, one per request, in order. RESP targets
  * use hiredis's reader; beanstalkd's line protocol is read here. A reply's
  * messages point into the decoder's storage and stay valid until the next
- * benchProtoNext call on that decoder.
+ * benchProtoNext or benchDecoderFeed call on that decoder (feeding compacts
+ * and may move beanstalkd's buffer).
  */
 #ifndef RESPQ_BENCHPROTO_H
 #define RESPQ_BENCHPROTO_H
@@ -53,6 +54,8 @@ typedef struct benchReply {
     int isError;        /* the server refused the request; text in error */
     char error[200];
     long long integer;  /* an integer reply (QDEL's count), else -1 */
+    int again;          /* a receive that says nothing of the queue (beanstalkd's
+                         * DEADLINE_SOON): ask again */
     size_t nmsgs;       /* messages of a receive's reply */
     benchMsg msgs[BENCH_MAX_BATCH];
 } benchReply;

@@ -17,8 +17,11 @@
  *
  * One thread and epoll: every connection keeps up to -P requests in flight
  * (consumers that long-poll keep one receive and its acknowledgements). Each
- * body starts with "<seq>:<send time ns>:" and is padded to -d bytes; the seq
- * marks a bitmap on receipt, which is how duplicates and losses are counted.
+ * body starts with "<run id>:<seq>:<send time ns>:" and is padded to -d bytes;
+ * the seq marks a bitmap on receipt, which is how duplicates and losses are
+ * counted. mixed and roundtrip count only their own run's messages (a body of
+ * another run, left in the queue, fails the check); recv counts any run's, as
+ * it drains what an earlier `send` process left.
  * Output: a human summary, then one `RESULT key=value ...` line for scripts.
  * Exit status 1 on any error reply, lost or duplicated message, or dropped
  * connection.
@@ -26,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -109,7 +113,7 @@ static struct {
     long long unique;
     long long duplicates;
     long long outOfRange;
-    long long badBodies;
+    long long badBodies;  /* unreadable, or another run's (mixed, roundtrip) */
     long long ackErrors;
     long long ackMissed;  /* QDEL answered fewer than it was given */
     long long recvErrors;
@@ -121,6 +125,7 @@ static struct {
     benchHist reqHist;    /* request to reply, per send or receive */
     benchHist e2eHist;    /* send to receipt, from the body's time stamp */
     int producerCount;
+    unsigned runId;       /* random: tells this run's bodies from others' */
 } run;
 
 static uint64_t nowNs(void) {
@@ -240,39 +245,47 @@ static void markSeen(long long seq) {
     }
 }
 
-/* Reads "<seq>:<ns>:" at the start of a body; -1 when it is not there. */
-static int parseBody(const char *p, size_t n, long long *seq, uint64_t *ns) {
-    unsigned long long v[2] = {0, 0};
+/* Reads "<run id>:<seq>:<ns>:" at the start of a body; -1 when it is not
+ * there or a number does not fit (at most 18 digits each). */
+static int parseBody(const char *p, size_t n, unsigned long long *id, long long *seq,
+                     uint64_t *ns) {
+    unsigned long long v[3] = {0, 0, 0};
     size_t i = 0;
-    for (int f = 0; f < 2; f++) {
+    for (int f = 0; f < 3; f++) {
         size_t start = i;
-        while (i < n && p[i] >= '0' && p[i] <= '9' && i - start < 20)
+        while (i < n && p[i] >= '0' && p[i] <= '9') {
+            if (i - start == 18) return -1;
             v[f] = v[f] * 10 + (unsigned long long)(p[i++] - '0');
+        }
         if (i == start || i >= n || p[i] != ':') return -1;
         i++;
     }
-    *seq = (long long)v[0];
-    *ns = v[1];
+    *id = v[0];
+    *seq = (long long)v[1];
+    *ns = v[2];
     return 0;
 }
 
 static void gotMessage(const benchMsg *m, uint64_t now) {
+    unsigned long long id;
     long long seq;
     uint64_t sentNs;
     run.received++;
     run.lastNewsNs = now;
-    if (parseBody(m->body, m->bodyLen, &seq, &sentNs) == -1) {
+    int own = opt.wl == WL_MIXED || opt.wl == WL_ROUNDTRIP;
+    if (parseBody(m->body, m->bodyLen, &id, &seq, &sentNs) == -1 ||
+        (own && id != run.runId)) {
         run.badBodies++;
         return;
     }
-    /* recv checks the messages of an earlier run, numbered 0 .. n-1. */
-    if (opt.wl == WL_RECV && seq >= opt.messages) {
+    /* recv checks the messages of an earlier run, numbered 0 .. n-1; mixed and
+     * roundtrip their own, numbered below the next seq to send. */
+    if (seq >= (own ? run.nextSeq : opt.messages)) {
         run.outOfRange++;
         return;
     }
     markSeen(seq);
-    if (opt.wl == WL_MIXED || opt.wl == WL_ROUNDTRIP)
-        benchHistRecord(&run.e2eHist, now > sentNs ? now - sentNs : 0);
+    if (own) benchHistRecord(&run.e2eHist, now > sentNs ? now - sentNs : 0);
 }
 
 /* ---- Issuing requests ---- */
@@ -285,13 +298,14 @@ static int producerMaySend(void) {
 static void issueSend(conn *c, uint64_t now) {
     static char *body;
     static size_t bodyCap;
-    size_t need = opt.bodySize > 48 ? opt.bodySize : 48;
+    size_t need = opt.bodySize > 64 ? opt.bodySize : 64;
     if (bodyCap < need) {
         memFree(body);
         body = memAlloc(need);
         bodyCap = need;
     }
-    int n = snprintf(body, bodyCap, "%lld:%llu:", run.nextSeq++, (unsigned long long)now);
+    int n = snprintf(body, bodyCap, "%u:%lld:%llu:", run.runId, run.nextSeq++,
+                     (unsigned long long)now);
     size_t len = (size_t)n;
     if (len < opt.bodySize) {
         memset(body + len, 'x', opt.bodySize - len);
@@ -346,7 +360,9 @@ static void onReply(conn *c, pending p, uint64_t now) {
         if (reply.isError) {
             run.ackErrors++;
             noteError("acknowledgement", reply.error);
-        } else if (opt.target == BENCH_RESPQ && reply.integer >= 0 && reply.integer < p.acks) {
+        } else if (reply.integer >= 0 && reply.integer < p.acks) {
+            /* QDEL, XACK and LREM answer how many they removed: fewer than
+             * asked means a lease ran out or the message was taken twice. */
             run.ackMissed += p.acks - reply.integer;
         }
         return;
@@ -375,7 +391,9 @@ static void onReply(conn *c, pending p, uint64_t now) {
     for (int i = 0; i < acks; i++)
         pushPending(c, BENCH_REQ_ACK, p.queue, acks == 1 ? (int)reply.nmsgs : 1, now);
     if (c->blocking) return;
-    /* A draining consumer stops once every queue answered empty in a row. */
+    /* A draining consumer stops once every queue answered empty in a row
+     * (beanstalkd's DEADLINE_SOON is not an answer about the queue). */
+    if (reply.again) return;
     if (reply.nmsgs == 0) {
         if (++c->emptyStreak >= opt.queues) c->stopped = 1;
     } else {
@@ -464,7 +482,7 @@ static void openConnections(void) {
     if (run.ep == -1) die("epoll_create1: %s", strerror(errno));
     run.conns = memAlloc(sizeof(conn) * (size_t)opt.connections);
     memset(run.conns, 0, sizeof(conn) * (size_t)opt.connections);
-    int producers = opt.connections;
+    int producers = opt.connections; /* checked against the queues by parseOptions */
     if (opt.wl == WL_RECV) producers = 0;
     if (opt.wl == WL_MIXED || opt.wl == WL_ROUNDTRIP)
         producers = opt.producers > 0 ? opt.producers : (opt.connections + 1) / 2;
@@ -607,6 +625,11 @@ static int report(void) {
     long long moved = opt.wl == WL_SEND ? run.sentOk : run.received;
     double rate = secs > 0 ? (double)moved / secs : 0;
     double sendSecs = run.sendEndNs ? (double)(run.sendEndNs - run.startNs) / 1e9 : secs;
+    /* The rate the producers kept: below -r when the pipeline was full, and
+     * then the latency is not that of the load asked for. */
+    double sendRate = sendSecs > 0 ? (double)run.sentOk / sendSecs : 0;
+    char rateNote[64];
+    snprintf(rateNote, sizeof(rateNote), " of %.0f asked", opt.rate);
     printf("respq-benchmark: %s, workload %s, %d connections, pipeline %d, body %zu bytes, "
            "%d queue%s, count %d%s\n",
            benchTargetName(opt.target), workloadNames[opt.wl], opt.connections, opt.pipeline,
@@ -617,16 +640,16 @@ static int report(void) {
     else if (opt.wl == WL_RECV)
         printf("  received %lld messages in %.3f s: %.0f msg/s\n", run.received, secs, rate);
     else
-        printf("  sent %lld in %.3f s (%.0f msg/s), received %lld in %.3f s (%.0f msg/s)\n",
-               run.sentOk, sendSecs, sendSecs > 0 ? (double)run.sentOk / sendSecs : 0,
-               run.received, secs, rate);
+        printf("  sent %lld in %.3f s (%.0f msg/s%s), received %lld in %.3f s (%.0f msg/s)\n",
+               run.sentOk, sendSecs, sendRate, opt.rate > 0 ? rateNote : "", run.received,
+               secs, rate);
     printf("  latency (%s): p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us\n",
            lat == &run.e2eHist ? "send to receipt" : "request to reply",
            us(benchHistPercentile(lat, 0.50)), us(benchHistPercentile(lat, 0.99)),
            us(benchHistPercentile(lat, 0.999)), us(lat->maxNs));
     if (opt.wl != WL_SEND)
         printf("  check: %lld unique, %lld duplicates, %lld missing, %lld out of range, "
-               "%lld unreadable\n",
+               "%lld unreadable or of another run\n",
                run.unique, run.duplicates, missing, run.outOfRange, run.badBodies);
     long long errors = run.sendErrors + run.recvErrors + run.ackErrors;
     if (errors || run.ackMissed)
@@ -635,10 +658,10 @@ static int report(void) {
                run.sendErrors, run.recvErrors, run.ackErrors, run.ackMissed,
                run.firstError[0] ? run.firstError : "-");
     printf("RESULT target=%s workload=%s connections=%d pipeline=%d size=%zu queues=%d "
-           "count=%d rate_limit=%.0f messages=%lld seconds=%.3f rate=%.0f p50_us=%.1f "
+           "count=%d rate_limit=%.0f send_rate=%.0f messages=%lld seconds=%.3f rate=%.0f p50_us=%.1f "
            "p99_us=%.1f p999_us=%.1f max_us=%.1f errors=%lld duplicates=%lld missing=%lld\n",
            benchTargetName(opt.target), workloadNames[opt.wl], opt.connections, opt.pipeline,
-           opt.bodySize, opt.queues, opt.count, opt.rate, moved, secs, rate,
+           opt.bodySize, opt.queues, opt.count, opt.rate, sendRate, moved, secs, rate,
            us(benchHistPercentile(lat, 0.50)), us(benchHistPercentile(lat, 0.99)),
            us(benchHistPercentile(lat, 0.999)), us(lat->maxNs), errors + run.ackMissed,
            run.duplicates, missing);
@@ -660,7 +683,7 @@ static void usage(FILE *f) {
             "  -w, --workload NAME      send | recv | mixed | roundtrip (send)\n"
             "  -c, --connections N      connections (50)\n"
             "  -P, --pipeline N         requests in flight per connection (1)\n"
-            "  -d, --size BYTES         body size, at least the 48-byte header kept (100)\n"
+            "  -d, --size BYTES         body size; the header (up to 60 bytes) is kept (100)\n"
             "  -n, --messages N         messages to send, or to expect in recv (100000;\n"
             "                           mixed and roundtrip: no limit unless given)\n"
             "  -q, --queues N           queues, spread over the connections (1)\n"
@@ -764,10 +787,32 @@ static void parseOptions(int argc, char **argv) {
         fprintf(stderr, "respq-benchmark: --producers must leave at least one consumer\n");
         exit(2);
     }
+    /* Producers and long-polling consumers keep to one queue each (queue =
+     * rank modulo queues), so every queue needs one of each, or a queue is
+     * never filled or never read. */
+    int producers = opt.wl == WL_RECV ? 0 : opt.connections;
+    if (blocking) producers = opt.producers > 0 ? opt.producers : (opt.connections + 1) / 2;
+    int consumers = opt.connections - producers;
+    if (opt.wl != WL_RECV && producers < opt.queues) {
+        fprintf(stderr, "respq-benchmark: %d queues need at least %d producer connections, "
+                        "not %d\n", opt.queues, opt.queues, producers);
+        exit(2);
+    }
+    if (blocking && consumers < opt.queues) {
+        fprintf(stderr, "respq-benchmark: %d queues need at least %d consumer connections, "
+                        "not %d\n", opt.queues, opt.queues, consumers);
+        exit(2);
+    }
 }
 
 int main(int argc, char **argv) {
     parseOptions(argc, argv);
+    /* A server that resets a connection is reported by the next read; a write
+     * to it must not kill the process before the report. */
+    signal(SIGPIPE, SIG_IGN);
+    struct timespec seed;
+    clock_gettime(CLOCK_REALTIME, &seed);
+    run.runId = (unsigned)(seed.tv_nsec ^ (seed.tv_sec << 16) ^ getpid()) % 1000000000u;
     run.queueNames = memAlloc(sizeof(char *) * (size_t)opt.queues);
     for (int q = 0; q < opt.queues; q++) {
         size_t n = strlen(opt.prefix) + 24;

@@ -67,7 +67,13 @@ stop_all() {
     for p in $PIDS; do wait "$p" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
-trap stop_all EXIT INT TERM
+# Stop the servers on any way out; a signal must end the script too (in dash a
+# trapped INT or TERM would otherwise carry on after stop_all).
+trap stop_all EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 141' PIPE
+trap 'exit 143' TERM
 
 # rps "PING_MBULK" < output  -> the rate of that test line of `redis-benchmark -q`
 rps() {

@@ -46,7 +46,10 @@ def test_bodies_have_the_size_asked_and_carry_their_sequence(server):
     assert rc == 0, out
     peeked = c.cmd("QPEEK", "b.0", "COUNT", "5")
     assert [len(m[1]) for m in peeked] == [120] * 5
-    assert [int(m[1].split(b":")[0]) for m in peeked] == [0, 1, 2, 3, 4]
+    # "<run id>:<seq>:<send time>:" then padding; one run id for the run.
+    fields = [m[1].split(b":") for m in peeked]
+    assert [int(f[1]) for f in fields] == [0, 1, 2, 3, 4]
+    assert len({f[0] for f in fields}) == 1
 
 
 def test_several_queues_are_filled_and_drained(server):
@@ -106,6 +109,43 @@ def test_roundtrip_holds_the_rate_and_reports_latency(server):
     assert 150 <= int(res["messages"]) <= 301, out
     assert float(res["p50_us"]) > 0 and float(res["max_us"]) >= float(res["p99_us"])
     assert "latency (send to receipt)" in out
+
+
+def test_mixed_fails_on_messages_of_another_run(server):
+    # Leftovers of an earlier run in the same queue must not pass for this run's.
+    assert bench(server, "-n", "100", "-c", "1", "--prefix", "z")[0] == 0
+    rc, res, out = bench(server, "-w", "mixed", "-T", "0.5", "-c", "2", "--prefix", "z")
+    assert rc == 1, out
+    assert "100 unreadable or of another run" in out
+    assert res["duplicates"] == "0" and res["missing"] == "0"
+
+
+def test_a_body_with_a_huge_sequence_is_unreadable_not_a_hang(server):
+    c = server.raw()
+    assert c.cmd("QCREATE", "h.0") == "OK"
+    assert isinstance(c.cmd("QSEND", "h.0", b"1:99999999999999999999:1:x"), bytes)
+    assert isinstance(c.cmd("QSEND", "h.0", b"1:-5:1:x"), bytes)
+    rc, _, out = bench(server, "-w", "recv", "-n", "10", "-c", "1", "--prefix", "h",
+                       timeout=30)
+    assert rc == 1 and "2 unreadable" in out, out
+
+
+def test_every_queue_needs_a_producer_and_a_consumer(server):
+    for args, text in [
+        (["-w", "mixed", "-c", "3", "-q", "2"], "2 queues need at least 2 consumer connections, not 1"),
+        (["-w", "send", "-c", "2", "-q", "4"], "4 queues need at least 4 producer connections, not 2"),
+        (["-w", "roundtrip", "-c", "5", "--producers", "4", "-q", "4"],
+         "4 queues need at least 4 consumer connections, not 1"),
+    ]:
+        rc, _, out = bench(server, *args)
+        assert rc == 2 and text in out, (args, out)
+
+
+def test_roundtrip_reports_the_rate_its_producers_kept(server):
+    rc, res, out = bench(server, "-w", "roundtrip", "-T", "1", "-c", "2", "-r", "200",
+                         "--prefix", "k")
+    assert rc == 0, out
+    assert 150 <= float(res["send_rate"]) <= 201 and "of 200 asked" in out, out
 
 
 def test_bad_options_exit_2_naming_them(server):

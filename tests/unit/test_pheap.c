@@ -173,6 +173,27 @@ static void holesSqueezed(int n) {
     heapFree(&h);
 }
 
+static void test_a_stray_low_priority_message_gives_the_run_way(void **state) {
+    (void)state;
+    readyHeap h;
+    memset(&h, 0, sizeof(h));
+    message *low = newMessage(1, -1);
+    heapPush(&h, low);
+    enum { N = 1000 };
+    static message *msgs[N];
+    for (uint64_t i = 0; i < N; i++) heapPush(&h, msgs[i] = newMessage(i + 2, 0));
+    assert_int_equal(h.count, 1);        /* only the stray one is in the heap */
+    assert_int_equal(h.runLive, N);
+    for (uint64_t i = 0; i < N; i++) {
+        message *m = heapPop(&h);
+        assert_ptr_equal(m, msgs[i]);
+        memFree(m);
+    }
+    assert_ptr_equal(heapPop(&h), low);
+    memFree(low);
+    heapFree(&h);
+}
+
 static void test_holes_are_squeezed_and_order_kept(void **state) {
     (void)state;
     holesSqueezed(1000);
@@ -184,6 +205,7 @@ int main(void) {
         cmocka_unit_test(test_one_priority_random),
         cmocka_unit_test(test_mixed_priorities_random),
         cmocka_unit_test(test_send_then_drain_is_in_send_order),
+        cmocka_unit_test(test_a_stray_low_priority_message_gives_the_run_way),
         cmocka_unit_test(test_holes_are_squeezed_and_order_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
