@@ -33,9 +33,16 @@ def sections(text):
     return [(parts[i].strip(), parts[i + 1]) for i in range(1, len(parts), 2)]
 
 
+def meaningful(code):
+    """Lines such as `});` or `end` would be found in any program: they are not
+    counted."""
+    return len(re.sub(r"\s", "", code)) >= 4
+
+
 def code_lines(body):
-    """Code lines of a section: fenced blocks (not ``` text or console output),
-    and the backticked code of table rows past their first column."""
+    """Code lines of a section: fenced blocks with a language (untagged fences
+    hold output), and the backticked code of table rows past their first
+    column."""
     lines, fence, kind = [], False, ""
     for line in body.splitlines():
         if line.startswith("```"):
@@ -45,12 +52,13 @@ def code_lines(body):
         if fence:
             # A trailing "  # what it prints" is the docs' note, not the program's.
             code = re.sub(r"\s{2,}#.*$", "", line).strip()
-            if kind not in ("", "text", "console", "output") and code:
+            if kind not in ("", "text", "console", "output") and meaningful(code):
                 lines.append(code)
         elif line.startswith("|") and not line.startswith("|---"):
             cells = [c.strip() for c in line.strip("|").split("|")]
             for cell in cells[1:]:
-                lines += [m.strip() for m in re.findall(r"`([^`]+)`", cell)]
+                lines += [m.strip() for m in re.findall(r"`([^`]+)`", cell)
+                          if meaningful(m.strip())]
     return lines
 
 
