@@ -14,10 +14,14 @@
  *
  * It is one file with no shared header because the Makefile builds each client
  * program from its one .c. The long poll's second connection lives in a forked child
- * rather than a thread because the Makefile's rule links no -lpthread.
+ * rather than a thread because the Makefile's rule links no -lpthread; the child's
+ * context has a read timeout, and the parent waits for it only a bounded time, then
+ * kills it, so a server that stops answering ends in FAIL lines, not a hang.
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -431,7 +435,8 @@ static void step8_fifo(redisContext *c) {
 
 /* The long poll's second connection: a child process that waits, sends, writes the
  * id it got to id_pipe and exits 0 when that id was a string. It never prints: the
- * parent owns the ok/FAIL lines and the counters. */
+ * parent owns the ok/FAIL lines and the counters. Its read timeout ends it when the
+ * server does not answer; the parent kills it if it is still there anyway. */
 static pid_t spawn_delayed_sender(const struct session *s, int id_pipe) {
     fflush(stdout);
     pid_t pid = fork();
@@ -440,6 +445,7 @@ static pid_t spawn_delayed_sender(const struct session *s, int id_pipe) {
     int status = 1;
     redisContext *sender = redisConnect(s->host, s->port);
     if (sender && !sender->err) {
+        redisSetTimeout(sender, (struct timeval){READ_TIMEOUT_SECONDS, 0});
         redisReply *reply = redisCommand(sender, "QSEND %s wake", wait_queue);
         if (reply && reply->type == REDIS_REPLY_STRING &&
             write(id_pipe, reply->str, reply->len) == (ssize_t)reply->len)
@@ -449,6 +455,42 @@ static pid_t spawn_delayed_sender(const struct session *s, int id_pipe) {
     if (sender) redisFree(sender);
     close(id_pipe);
     _exit(status);
+}
+
+/* Reads from fd into buffer (at most size bytes) until the writer closes it or the
+ * deadline (monotonic seconds) passes. Returns the number of bytes read. */
+static size_t read_until_closed(int fd, char *buffer, size_t size, double deadline) {
+    size_t used = 0;
+    while (used < size) {
+        double left = deadline - monotonic_seconds();
+        if (left <= 0) break;
+        struct pollfd readable = {.fd = fd, .events = POLLIN};
+        int ready = poll(&readable, 1, (int)(left * 1000) + 1);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) break;
+        ssize_t got = read(fd, buffer + used, size - used);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
+        used += (size_t)got;
+    }
+    return used;
+}
+
+/* waitpid for the child until the deadline; past it, the child is killed. Returns
+ * whether it ended by itself, with its status in *status. */
+static bool reap_by(pid_t child, int *status, double deadline) {
+    for (;;) {
+        pid_t done = waitpid(child, status, WNOHANG);
+        if (done == child) return true;
+        if (done < 0 && errno != EINTR) return false;
+        if (monotonic_seconds() >= deadline) {
+            kill(child, SIGKILL);
+            while (waitpid(child, status, 0) < 0 && errno == EINTR)
+                ;
+            return false;
+        }
+        sleep_seconds(0.01);
+    }
 }
 
 static void step9_long_poll(redisContext *c, const struct session *s) {
@@ -472,19 +514,23 @@ static void step9_long_poll(redisContext *c, const struct session *s) {
     reply = redisCommand(c, "QRECV %s WAIT 5", wait_queue);
     double waited = monotonic_seconds() - started;
 
+    /* The message that woke the receiver is the sender's, so the sender has its reply
+     * or is about to: 5 s is ample, and bounds the wait if the server stopped. */
+    double deadline = monotonic_seconds() + 5.0;
     char sent_id[ID_MAX + 2] = "";
-    size_t sent_len = 0;
-    ssize_t got_bytes;
-    while (sent_len < ID_MAX + 1 && (got_bytes = read(id_pipe[0], sent_id + sent_len,
-                                                      ID_MAX + 1 - sent_len)) > 0)
-        sent_len += (size_t)got_bytes;
+    size_t sent_len = read_until_closed(id_pipe[0], sent_id, ID_MAX + 1, deadline);
     sent_id[sent_len] = '\0';
     close(id_pipe[0]);
     int sender_status = 0;
-    waitpid(sender, &sender_status, 0);
-    check(WIFEXITED(sender_status) && WEXITSTATUS(sender_status) == 0,
-          "9 the other connection's QSEND c_wait wake replied a string id",
-          "sender process status %d", sender_status);
+    bool sender_ended = reap_by(sender, &sender_status, deadline);
+    if (sender_ended)
+        check(WIFEXITED(sender_status) && WEXITSTATUS(sender_status) == 0,
+              "9 the other connection's QSEND c_wait wake replied a string id",
+              "sender process status %d", sender_status);
+    else
+        check(false, "9 the other connection's QSEND c_wait wake replied a string id",
+              "the sender process was still running 5 s after the long poll ended; "
+              "killed it");
 
     struct message woken;
     take_messages(c, reply, 1, &woken,
@@ -822,9 +868,41 @@ static void binary_bodies(redisContext *c) {
     free(large_body);
 }
 
+/* The integer "field:value" of INFO <section>, or -1 when the reply has none. */
+static long long server_info_integer(redisContext *c, const char *section,
+                                     const char *field) {
+    redisReply *reply = redisCommand(c, "INFO %s", section);
+    long long value = -1;
+    size_t field_len = strlen(field);
+    if (reply && reply->type == REDIS_REPLY_STRING) {
+        for (const char *line = reply->str; line && *line;
+             line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+            if (strncmp(line, field, field_len) == 0 && line[field_len] == ':') {
+                value = strtoll(line + field_len + 1, NULL, 10);
+                break;
+            }
+        }
+    }
+    freeReplyObject(reply);
+    return value;
+}
+
+/* Polls INFO <section> until field is wanted or 2 s have passed; the last value. */
+static long long await_info_field(redisContext *c, const char *section,
+                                  const char *field, long long wanted) {
+    double deadline = monotonic_seconds() + 2.0;
+    long long value = server_info_integer(c, section, field);
+    while (value != wanted && monotonic_seconds() < deadline) {
+        sleep_seconds(0.02);
+        value = server_info_integer(c, section, field);
+    }
+    return value;
+}
+
 /* commands.md: "A receiver that disconnects while blocked takes nothing with it."
  * A third connection blocks in QRECV, then closes without reading; a message sent
- * afterwards must still be there for the next receiver. */
+ * afterwards must still be there for the next receiver. INFO shows that it
+ * really was blocked before it closed, and no longer counts it afterwards. */
 static void blocked_receiver_disconnects(redisContext *c, const struct session *s) {
     redisReply *reply = redisCommand(c, "QCREATE %s", quitter_queue);
     expect_status(c, reply, "OK", "quitter: QCREATE c_quit is OK");
@@ -839,9 +917,15 @@ static void blocked_receiver_disconnects(redisContext *c, const struct session *
     int written_all = 0;
     while (!written_all && redisBufferWrite(quitter, &written_all) == REDIS_OK)
         ;
-    sleep_seconds(0.1);
+    long long blocked = await_info_field(c, "queues", "respq_blocked_receivers", 1);
+    check(blocked == 1,
+          "quitter: INFO queues counts the third context's QRECV WAIT 5 as blocked",
+          "respq_blocked_receivers is %lld", blocked);
     redisFree(quitter);
-    sleep_seconds(0.1);
+    blocked = await_info_field(c, "queues", "respq_blocked_receivers", 0);
+    check(blocked == 0,
+          "quitter: once it hung up, INFO queues counts no blocked receiver",
+          "respq_blocked_receivers is %lld", blocked);
 
     char sent_id[ID_MAX + 1];
     reply = redisCommand(c, "QSEND %s left", quitter_queue);

@@ -84,6 +84,7 @@ class Checks {
     this.passed = 0;
     this.failed = 0;
     this.scope = "";
+    this.finished = false;
   }
 
   label(what) {
@@ -95,9 +96,12 @@ class Checks {
     console.log(`ok - ${this.label(what)}`);
   }
 
+  // A failure after finish() (a late "error" event of a client, say) is printed
+  // and still makes the exit status 1, though the summary line is already out.
   fail(what, why) {
     this.failed += 1;
     console.log(`FAIL - ${this.label(what)}: ${String(why).replace(/\s*\n\s*/g, " ")}`);
+    if (this.finished) process.exitCode = 1;
   }
 
   that(what, condition, why) {
@@ -174,6 +178,7 @@ class Checks {
   }
 
   finish() {
+    this.finished = true;
     this.scope = "";
     console.log(`${this.passed} passed, ${this.failed} failed`);
     process.exitCode = this.failed === 0 && this.passed > 0 ? 0 : 1;

@@ -162,8 +162,8 @@ async function session(redis, mode, P) {
   const nothing = await redis.call("QRECV", wait, "WAIT", 0.2);
   const emptyFor = performance.now() - emptySince;
   checks.equal("QRECV WAIT 0.2 on the empty queue is an empty list", nothing, []);
-  // 195, not 200: the server's timers tick in whole milliseconds.
-  checks.that("it returned after about 0.2 s", emptyFor >= 195 && emptyFor < 1500,
+  // The server waits at least the time asked, so even 1 ms early is a failure.
+  checks.that("it returned after at least 0.2 s", emptyFor >= 200 && emptyFor < 1500,
     `returned after ${emptyFor.toFixed(0)} ms`);
 
   // 10. QINFO: its shape depends on the protocol and replyMapping, its content not.
@@ -219,8 +219,8 @@ async function scanQueues(redis, pattern) {
 async function batches(redis, P) {
   const bulk = `${P}bulk`;
   const missing = `${P}missing`;
-  checks.equal("custom commands need no registration: there is no redis.qsend, only redis.call",
-    typeof redis.qsend, "undefined");
+  // respq's commands need no registration: redis.call sends any name (ioredis has
+  // no redis.qsend method, which says nothing about respq, so it is not checked).
   checks.equal(`QCREATE ${bulk} is OK`, await redis.call("QCREATE", bulk), "OK");
 
   const pipeline = redis.pipeline();

@@ -158,8 +158,8 @@ async function session(client, mode, P) {
   const nothing = await client.sendCommand(["QRECV", wait, "WAIT", "0.2"]);
   const emptyFor = performance.now() - emptySince;
   checks.equal("QRECV WAIT 0.2 on the empty queue is an empty list", nothing, []);
-  // 195, not 200: the server's timers tick in whole milliseconds.
-  checks.that("it returned after about 0.2 s", emptyFor >= 195 && emptyFor < 1500,
+  // The server waits at least the time asked, so even 1 ms early is a failure.
+  checks.that("it returned after at least 0.2 s", emptyFor >= 200 && emptyFor < 1500,
     `returned after ${emptyFor.toFixed(0)} ms`);
 
   // 10. QINFO: its shape depends on the protocol and the type mapping, its content not.

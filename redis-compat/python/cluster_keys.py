@@ -99,8 +99,10 @@ def keys_from_key_specs(key_specs, args):
 
 def main():
     t = Report()
+    # socket_timeout: a server that stops answering ends the run with FAILs, not a hang.
     r = redis.Redis(host=os.environ.get("RESPQ_HOST", "127.0.0.1"),
-                    port=int(os.environ.get("RESPQ_PORT", "6390")))
+                    port=int(os.environ.get("RESPQ_PORT", "6390")),
+                    socket_timeout=15)
     parser = CommandsParser(r)
     t.equal("CommandsParser read one entry per command that COMMAND COUNT announces",
             len(parser.commands), r.command_count())

@@ -2,7 +2,8 @@
 # redis-compat/python/redis_py.py: the redis-compat session (see ../README.md) driven
 # by redis-py 4.3.4 over RESP2, plus what redis-py users lean on: an explicit
 # ConnectionPool, pipelines with and without MULTI/EXEC, long polling on two pooled
-# connections, and threads sharing one pool.
+# connections, and threads sharing one pool; at the end, the server's count of
+# accepted connections shows that the pool never reconnected behind the program's back.
 # It runs once per reply parser (--parser python|hiredis) because the two parsers
 # are separate code paths that decode the same bytes; the hiredis run must prove
 # hiredis is really the one in use, and fails (never skips) when it cannot load.
@@ -135,10 +136,11 @@ class Session:
         r, t = self.r, self.t
         for body, options in [("low", ["PRIORITY", "1"]), ("high", ["PRIORITY", "9"]),
                               ("later", ["DELAY", "1"]), ("plain", [])]:
-            if body == "later":
-                # Taken before sending, so waiting 1.1 s from here is enough.
-                self.later_sent_at = time.monotonic()
             msg_id = r.execute_command("QSEND", JOBS, body, *options)
+            if body == "later":
+                # Taken once the reply is in: the server started the 1 s delay before
+                # it replied, so 1.1 s from here is past it however long the send took.
+                self.later_sent_at = time.monotonic()
             t.check(f"QSEND {' '.join([JOBS, body, *options])} replies an id (bytes, at most 40)",
                     type(msg_id) is bytes and 0 < len(msg_id) <= 40, f"got {msg_id!r}")
             self.ids[body] = msg_id
@@ -216,14 +218,23 @@ class Session:
                 outcome["reply"] = r.execute_command("QRECV", WAITQ, "WAIT", "5")
             except Exception as exc:  # noqa: BLE001 - reported below
                 outcome["reply"] = exc
-            outcome["elapsed"] = time.monotonic() - started
+            outcome["returned"] = time.monotonic()
+            outcome["elapsed"] = outcome["returned"] - started
 
         thread = threading.Thread(target=waiter)
         thread.start()
+        # The QSEND waits until the server counts the receiver as blocked (at least
+        # 0.2 s, at most about 2 s), so that a slow thread start cannot turn the
+        # blocking receive into a plain one.
+        deadline = time.monotonic() + 2.0
         time.sleep(0.2)
         blocked = r.info("clients").get("blocked_clients")
+        while blocked != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            blocked = r.info("clients").get("blocked_clients")
         t.equal("while QRECV WAIT 5 blocks, INFO (on another pooled connection) shows 1 blocked client",
                 blocked, 1)
+        wake_sent = time.monotonic()
         wake_id = r.execute_command("QSEND", WAITQ, "wake")
         thread.join(10)
         reply = outcome.get("reply")
@@ -232,8 +243,10 @@ class Session:
                 and same([reply[0][0], reply[0][2], reply[0][3]], [wake_id, b"wake", 1]),
                 f"expected [[{wake_id!r}, <receipt>, b'wake', 1]], got {reply!r}")
         elapsed = outcome.get("elapsed", 99.0)
-        t.check("it returned well before the 5 s wait ran out (< 2 s)",
-                0.15 <= elapsed < 2.0, f"took {elapsed:.6f} s")
+        after_send = outcome.get("returned", 99.0 + wake_sent) - wake_sent
+        t.check("it blocked (>= 0.15 s) and returned within 1 s of the QSEND, well before 5 s",
+                elapsed >= 0.15 and after_send < 1.0,
+                f"blocked {elapsed:.6f} s, returned {after_send:.6f} s after the QSEND")
 
         started = time.monotonic()
         reply = r.execute_command("QRECV", WAITQ, "WAIT", "0.2")
@@ -372,6 +385,9 @@ def plain_pipeline(r, t):
 def threads_sharing_the_pool(r, pool, t):
     shared = PREFIX + "shared"
     t.equal(f"QCREATE {shared} is OK", r.execute_command("QCREATE", shared), b"OK")
+    # Earlier steps left connections in the pool (two from the long poll): only
+    # connections opened beyond those show that the threads needed more.
+    pooled_before = len(pool._available_connections) + len(pool._in_use_connections)
     sent, received, deleted, problems = [], [], [], []
     lock = threading.Lock()
 
@@ -414,9 +430,10 @@ def threads_sharing_the_pool(r, pool, t):
     info = as_fields(r.execute_command("QINFO", shared))
     t.equal(f"{shared} ends empty: ready, inflight, deleted_total",
             [info.get("ready"), info.get("inflight"), info.get("deleted_total")], [0, 0, 1000])
-    t.check("the pool opened more than one connection for them",
-            len(pool._available_connections) + len(pool._in_use_connections) > 1,
-            f"{len(pool._available_connections)} available, {len(pool._in_use_connections)} in use")
+    pooled_after = len(pool._available_connections) + len(pool._in_use_connections)
+    t.check("the pool opened more connections for the threads than it already had",
+            pooled_after > pooled_before,
+            f"{pooled_before} pooled before the threads, {pooled_after} after")
     t.equal(f"QDROP {shared} is 1", r.execute_command("QDROP", shared), 1)
 
 
@@ -474,6 +491,24 @@ def other_queue_commands(r, t):
         t.equal(f"QDROP {name} is 1", r.execute_command("QDROP", name), 1)
 
 
+def accepted_connections(r):
+    return r.info("stats").get("total_connections_received")
+
+
+def no_reconnects(r, pool, t, accepted):
+    """redis-py's pool quietly reconnects a connection the server closed (at the next
+    get_connection, or the next command on it), which would hide a server that hangs
+    up mid-run. So the server must have accepted exactly the connections the pool
+    opened since the count at the start: one more would be such a reconnect. (This
+    counts every client of the server: run.sh gives each program a server of its own.)"""
+    end = accepted_connections(r)
+    opened = pool._created_connections - accepted["opened"]
+    t.check("the server accepted only the connections the pool opened (no silent reconnect)",
+            type(end) is int and end - accepted["start"] == opened,
+            f"total_connections_received went {accepted['start']} -> {end}, "
+            f"the pool opened {opened}")
+
+
 def make_pool(parser_name, t):
     """The pool with the asked-for parser, or None after a FAIL line when that
     parser cannot be used."""
@@ -493,6 +528,9 @@ def make_pool(parser_name, t):
         parser_class=parser_class,
         client_name="respq-compat-py",
         max_connections=16,
+        # A server that stops answering must end in an error, not a hang; the
+        # longest wait the program asks for is QRECV ... WAIT 5.
+        socket_timeout=15,
     )
     connection = pool.get_connection("PING")
     try:
@@ -521,11 +559,15 @@ def main():
     t.step("connect", lambda: t.equal("PING is True and CLIENT GETNAME the pool's client_name",
                                       [r.ping(), r.execute_command("CLIENT", "GETNAME")],
                                       [True, b"respq-compat-py"]))
+    accepted = {}
+    t.step("count connections", lambda: accepted.update(
+        start=accepted_connections(r), opened=pool._created_connections))
     Session(r, t).run()
     t.step("transactional pipeline", lambda: transactional_pipeline(r, t))
     t.step("plain pipeline", lambda: plain_pipeline(r, t))
     t.step("threads sharing the pool", lambda: threads_sharing_the_pool(r, pool, t))
     t.step("QSET, QPEEK, QPURGE, QSCAN, QREDRIVE", lambda: other_queue_commands(r, t))
+    t.step("no reconnects", lambda: no_reconnects(r, pool, t, accepted))
     pool.disconnect()
     t.finish()
 

@@ -6,6 +6,8 @@
 # (String for bulk and simple strings, Integer, Array, nil); every reply is compared
 # by class as well as value, since 1 == 1.0 in Ruby.
 # Errors are Redis::CommandError whose message is the whole error line, code included.
+# Both Redis objects have reconnect_attempts: 0, so a dropped connection or a read
+# timeout is an error, never a silent reconnect that sends the command again.
 
 PREFIX = 'rb_'
 JOBS = "#{PREFIX}jobs"
@@ -122,9 +124,10 @@ class Session
   def send_messages
     redis = @redis
     [['low', %w[PRIORITY 1]], ['high', %w[PRIORITY 9]], ['later', %w[DELAY 1]], ['plain', []]].each do |body, options|
-      # Taken before sending, so waiting 1.1 s from here is enough.
-      @later_sent_at = monotonic if body == 'later'
       id = redis.call('QSEND', JOBS, body, *options)
+      # Taken once the reply is in: the server started the 1 s delay before it
+      # replied, so 1.1 s from here is past it however long the send took.
+      @later_sent_at = monotonic if body == 'later'
       @t.check("QSEND #{[JOBS, body, *options].join(' ')} replies an id (String, at most 40 bytes)",
                id.instance_of?(String) && id.bytesize.between?(1, 40), "got #{id.inspect}")
       @ids[body] = id
@@ -201,19 +204,31 @@ class Session
       rescue StandardError => e
         e
       end
-      [reply, monotonic - started]
+      finished = monotonic
+      [reply, finished - started, finished]
     end
+    # The QSEND waits until the server counts the receiver as blocked (at least
+    # 0.2 s, at most about 2 s), so that a slow thread start cannot turn the
+    # blocking receive into a plain one.
+    deadline = monotonic + 2.0
     sleep 0.2
+    blocked = redis.info('clients')['blocked_clients']
+    while blocked != '1' && monotonic < deadline
+      sleep 0.05
+      blocked = redis.info('clients')['blocked_clients']
+    end
     @t.equal('while QRECV WAIT 5 blocks on one Redis object, INFO on the other shows 1 blocked client',
-             redis.info('clients')['blocked_clients'], '1')
+             blocked, '1')
+    wake_sent = monotonic
     wake_id = redis.call('QSEND', WAITQ, 'wake')
-    reply, elapsed = waiting.value
+    reply, elapsed, returned = waiting.value
     @t.check('the blocked QRECV returns the message sent from the other connection',
              reply.instance_of?(Array) && reply.size == 1 && message?(reply[0], 4) &&
                same?([reply[0][0], reply[0][2], reply[0][3]], [wake_id, 'wake', 1]),
              "expected [[#{wake_id.inspect}, <receipt>, \"wake\", 1]], got #{reply.inspect}")
-    @t.check('it returned well before the 5 s wait ran out (< 2 s)', elapsed >= 0.15 && elapsed < 2.0,
-             format('took %.6f s', elapsed))
+    @t.check('it blocked (>= 0.15 s) and returned within 1 s of the QSEND, well before 5 s',
+             elapsed >= 0.15 && returned - wake_sent < 1.0,
+             format('blocked %.6f s, returned %.6f s after the QSEND', elapsed, returned - wake_sent))
 
     started = monotonic
     reply = redis.call('QRECV', WAITQ, 'WAIT', '0.2')
@@ -409,9 +424,12 @@ end
 
 host = ENV.fetch('RESPQ_HOST', '127.0.0.1')
 port = Integer(ENV.fetch('RESPQ_PORT', '6390'))
-redis = Redis.new(host: host, port: port)
+# reconnect_attempts: 0 because redis-rb 4.8 otherwise reconnects once after a
+# dropped connection or a read timeout and sends the command again: a QSEND or
+# QRECV must never go out twice, and a server hanging up must show as a FAIL.
+redis = Redis.new(host: host, port: port, reconnect_attempts: 0)
 # QRECV WAIT 5 may rightly take 5 s, which is redis-rb's default read timeout.
-waiter = Redis.new(host: host, port: port, read_timeout: 10)
+waiter = Redis.new(host: host, port: port, read_timeout: 10, reconnect_attempts: 0)
 t.step('connect') { t.equal('PING is PONG', redis.ping, 'PONG') }
 Session.new(redis, waiter, t).run
 t.step('redis.multi') { transactions(redis, t) }
