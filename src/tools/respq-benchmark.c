@@ -72,6 +72,7 @@ static struct {
          "bench", 0};
 
 #define BLOCK_MS 1000       /* a long poll's wait, on every target */
+#define RATE_GRAIN_NS 100000ULL /* rate-limited producers wake at most this often */
 #define DRAIN_STALL_NS 10000000000ULL /* give up draining after 10 s without news */
 
 typedef struct pending {
@@ -295,7 +296,10 @@ static int producerMaySend(void) {
     return opt.messages <= 0 || run.nextSeq < opt.messages;
 }
 
-static void issueSend(conn *c, uint64_t now) {
+/* sentNs goes in the body: the time the send was due. Under a rate limit that
+ * is its slot in the schedule, not when the loop got to it, so time a message
+ * waits behind a slow server or a full pipeline counts in its latency. */
+static void issueSend(conn *c, uint64_t now, uint64_t sentNs) {
     static char *body;
     static size_t bodyCap;
     size_t need = opt.bodySize > 64 ? opt.bodySize : 64;
@@ -305,7 +309,7 @@ static void issueSend(conn *c, uint64_t now) {
         bodyCap = need;
     }
     int n = snprintf(body, bodyCap, "%u:%lld:%llu:", run.runId, run.nextSeq++,
-                     (unsigned long long)now);
+                     (unsigned long long)sentNs);
     size_t len = (size_t)n;
     if (len < opt.bodySize) {
         memset(body + len, 'x', opt.bodySize - len);
@@ -331,13 +335,17 @@ static void fill(conn *c, uint64_t now) {
         if (!c->consumer) {
             double interval = opt.rate > 0 ? 1e9 * run.producerCount / opt.rate : 0;
             while (c->primaryInFlight < opt.pipeline && producerMaySend()) {
+                uint64_t due = now;
                 if (interval > 0) {
                     if (now < c->nextSendNs) break;
+                    /* Sends that came due while the loop slept go out now, each
+                     * stamped with its own slot; only after a stall of a second
+                     * does the schedule start again from now. */
+                    if (now - c->nextSendNs > 1000000000ULL) c->nextSendNs = now;
+                    due = c->nextSendNs;
                     c->nextSendNs += (uint64_t)interval;
-                    /* A producer that fell behind does not burst to catch up. */
-                    if (c->nextSendNs + (uint64_t)interval < now) c->nextSendNs = now;
                 }
-                issueSend(c, now);
+                issueSend(c, now, due);
             }
         } else {
             int limit = c->blocking ? 1 : opt.pipeline;
@@ -583,13 +591,15 @@ static void loop(void) {
         if (finished(now)) break;
         uint64_t waitNs = 250000000ULL;
         if (opt.rate > 0) {
-            /* Wake for the earliest producer's next send, to the microsecond:
-             * at thousands of sends a second, epoll_wait's milliseconds would
-             * either spin or miss the rate. */
+            /* Wake for the earliest producer's next send, in microseconds
+             * (epoll_wait's milliseconds would spin or miss the rate), but at
+             * most every RATE_GRAIN_NS: each wake then sends what came due
+             * meanwhile in one write, instead of a write per message. */
             for (int i = 0; i < run.producerCount; i++) {
                 conn *c = &run.conns[i];
                 if (c->primaryInFlight >= opt.pipeline || !producerMaySend()) continue;
                 uint64_t w = c->nextSendNs > now ? c->nextSendNs - now : 0;
+                if (w < RATE_GRAIN_NS) w = RATE_GRAIN_NS;
                 if (w < waitNs) waitNs = w;
             }
         }
