@@ -60,6 +60,8 @@ static struct {
     int fileCount;
     long long baseSeq, incrSeq;
     int fd;                  /* the current increment file, or -1 */
+    off_t writeOffset;       /* fd's size, where the next frame starts; -1 until
+                              * known (lseek once per file, not once per turn) */
     respBuf turnBuf;         /* records of this loop turn, not yet written */
     respBuf frameBuf;        /* the frame being written (kept for retries) */
     uint64_t lastLsn;        /* last LSN given to a record */
@@ -403,6 +405,7 @@ static void switchFd(int fd) {
         close(aof.fd);
     }
     aof.fd = fd;
+    aof.writeOffset = -1;
     aof.fsyncFd = fd;
     if (aof.threadStarted) pthread_mutex_unlock(&aof.lock);
 }
@@ -484,6 +487,7 @@ int aofStart(void) {
             if (aof.fd == -1 || writeManifest(aof.files, aof.fileCount) == -1) return -1;
         }
     }
+    aof.writeOffset = -1;
     aof.writtenLsn = aof.durableLsn = aof.lastLsn;
     aof.syncedLsn = aof.lastLsn;
     aof.baseSize = aof.incrSize = 0;
@@ -537,15 +541,18 @@ static void fatalWriteError(const char *what, int err) {
 /* Writes frameBuf (a whole frame) to the current file. On a short write the
  * file is cut back to where the frame began, so a retry writes it whole. */
 static int writeFrame(void) {
-    off_t start = lseek(aof.fd, 0, SEEK_END);
+    if (aof.writeOffset < 0) aof.writeOffset = lseek(aof.fd, 0, SEEK_END);
+    off_t start = aof.writeOffset;
     if (writeAll(aof.fd, aof.frameBuf.data, aof.frameBuf.len) == -1) {
         int saved = errno;
         if (start >= 0 && ftruncate(aof.fd, start) == -1)
             logMsg(LL_WARNING, "Cannot cut a partial frame off the AOF: %s",
                    strerror(errno));
+        aof.writeOffset = -1; /* ask again: the cut may have failed */
         errno = saved;
         return -1;
     }
+    if (aof.writeOffset >= 0) aof.writeOffset += (off_t)aof.frameBuf.len;
     aof.incrSize += (long long)aof.frameBuf.len;
     aof.frameBuf.len = 0;
     return 0;
