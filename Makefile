@@ -38,7 +38,7 @@ AOF_TOOL := src/respq-aof
 BENCH_TOOL := src/respq-benchmark
 BENCH_OBJS := src/tools/respq-benchmark.o src/tools/benchproto.o src/tools/benchhist.o
 LIB_SRCS := src/mem.c src/resp.c src/ev.c src/log.c src/net.c src/server.c \
-            src/aof.c src/aofframe.c src/aofrec.c src/cmd_replay.c \
+            src/aof.c src/aofframe.c src/aofmanifest.c src/aofrec.c src/cmd_replay.c \
             src/commands.c src/cmd_server.c src/cmd_queue.c src/config.c \
             $(wildcard src/engine/*.c)
 LIB_OBJS := $(LIB_SRCS:.c=.o)

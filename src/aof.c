@@ -23,7 +23,9 @@
  * The child writes the engine's state as of the fork into a temporary base, fsyncs
  * it and exits. The cron reaps it, renames the base into place, writes the manifest
  * [new base, new increment] and deletes the old files. A crash at any point leaves
- * a manifest naming files that load to the right state.
+ * a manifest naming files that load to the right state. aofmanifest.c parses and
+ * formats the manifest's lines (respq-aof reads it with the same code); this file
+ * decides what they name and replaces the manifest on disk.
  */
 #include "aof.h"
 
@@ -41,22 +43,14 @@
 #include <unistd.h>
 
 #include "aofframe.h"
+#include "aofmanifest.h"
 #include "aofrec.h"
 #include "server.h"
-
-#define MANIFEST_NAME "respq.aof.manifest"
-#define MAX_FILES 64 /* files one manifest may name */
-
-typedef struct aofFile {
-    char name[64];
-    long long seq;
-    char type; /* 'b' or 'i' */
-} aofFile;
 
 static struct {
     int on;                  /* appendonly was yes at start-up */
     char dirPath[4096];      /* dir/appenddirname */
-    aofFile files[MAX_FILES];
+    aofManifestEntry files[AOF_MANIFEST_MAX_FILES];
     int fileCount;
     long long baseSeq, incrSeq;
     int fd;                  /* the current increment file, or -1 */
@@ -132,19 +126,14 @@ static long long fileSize(const char *name) {
 
 /* Writes the manifest naming files[0..count) atomically: temporary file, fsync,
  * rename, fsync of the directory. */
-static int writeManifest(const aofFile *files, int count) {
+static int writeManifest(const aofManifestEntry *files, int count) {
     char tmp[4200], path[4200];
-    pathOf(tmp, sizeof(tmp), "temp-" MANIFEST_NAME);
-    pathOf(path, sizeof(path), MANIFEST_NAME);
+    pathOf(tmp, sizeof(tmp), "temp-" AOF_MANIFEST_NAME);
+    pathOf(path, sizeof(path), AOF_MANIFEST_NAME);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd == -1) goto fail;
     respBuf b = {0};
-    for (int i = 0; i < count; i++) {
-        char line[160];
-        int n = snprintf(line, sizeof(line), "file %s seq %lld type %c\n", files[i].name,
-                         files[i].seq, files[i].type);
-        respBufAppend(&b, line, (size_t)n);
-    }
+    aofManifestFormat(&b, files, count);
     int rc = writeAll(fd, b.data ? b.data : "", b.len);
     respBufFree(&b);
     if (rc == -1 || fsync(fd) == -1) {
@@ -159,55 +148,19 @@ fail:
     return -1;
 }
 
-static int validFileName(const char *s) {
-    if (!*s || strlen(s) >= 64 || strchr(s, '/') || !strncmp(s, "..", 2)) return 0;
-    return !strncmp(s, "respq.aof.", 10);
-}
-
-/* Parses the manifest into aof.files. 0, -1 (logged, naming the line). */
+/* Reads the manifest into aof.files and the highest seq of each type. 0, or -1
+ * (logged, naming the manifest and the line). */
 static int readManifest(const char *path) {
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        logMsg(LL_WARNING, "Cannot open the AOF manifest %s: %s", path, strerror(errno));
+    char err[1024]; /* what logMsg shows at most */
+    if (aofManifestRead(path, aof.files, &aof.fileCount, err, sizeof(err), NULL, 0) ==
+        -1) {
+        logMsg(LL_WARNING, "%s", err);
         return -1;
     }
-    char line[1024];
-    int lineNo = 0;
-    aof.fileCount = 0;
-    while (fgets(line, sizeof(line), fp)) {
-        lineNo++;
-        size_t n = strlen(line);
-        if (n && line[n - 1] == '\n') line[--n] = '\0';
-        if (n == 0 || line[0] == '#') continue;
-        char name[256], type[8];
-        long long seq;
-        char extra;
-        if (sscanf(line, "file %255s seq %lld type %7s %c", name, &seq, type, &extra) != 3 ||
-            !validFileName(name) || (strcmp(type, "b") && strcmp(type, "i")) || seq < 1) {
-            logMsg(LL_WARNING,
-                   "The AOF manifest %s is damaged at line %d: '%s' is not "
-                   "'file <name> seq <n> type b|i'",
-                   path, lineNo, line);
-            fclose(fp);
-            return -1;
-        }
-        if (aof.fileCount == MAX_FILES) {
-            logMsg(LL_WARNING, "The AOF manifest %s names more than %d files", path,
-                   MAX_FILES);
-            fclose(fp);
-            return -1;
-        }
-        aofFile *f = &aof.files[aof.fileCount++];
-        memcpy(f->name, name, strlen(name) + 1); /* validFileName: < 64 bytes */
-        f->seq = seq;
-        f->type = type[0];
-        if (f->type == 'b' && seq > aof.baseSeq) aof.baseSeq = seq;
-        if (f->type == 'i' && seq > aof.incrSeq) aof.incrSeq = seq;
-    }
-    fclose(fp);
-    if (aof.fileCount == 0) {
-        logMsg(LL_WARNING, "The AOF manifest %s names no file", path);
-        return -1;
+    for (int i = 0; i < aof.fileCount; i++) {
+        const aofManifestEntry *f = &aof.files[i];
+        if (f->type == 'b' && f->seq > aof.baseSeq) aof.baseSeq = f->seq;
+        if (f->type == 'i' && f->seq > aof.incrSeq) aof.incrSeq = f->seq;
     }
     return 0;
 }
@@ -288,7 +241,7 @@ static int applyFrame(const char *data, size_t len, char *err, size_t errcap) {
 
 /* Loads one file. A problem in the last frame of the last file (isLast) is a torn
  * tail: cut off when aof-load-truncated is yes. 0, or -1 (logged). */
-static int loadFile(const aofFile *f, int isLast) {
+static int loadFile(const aofManifestEntry *f, int isLast) {
     char path[4200];
     pathOf(path, sizeof(path), f->name);
     unsigned char *data;
@@ -420,7 +373,7 @@ static int dirExists(const char *p) {
 int aofStart(void) {
     snprintf(aof.dirPath, sizeof(aof.dirPath), "%s", server.appendDirName);
     char manifest[4200];
-    pathOf(manifest, sizeof(manifest), MANIFEST_NAME);
+    pathOf(manifest, sizeof(manifest), AOF_MANIFEST_NAME);
     struct stat st;
     if (!server.appendOnly) {
         if (stat(manifest, &st) == 0)
@@ -461,7 +414,7 @@ int aofStart(void) {
         logMsg(LL_NOTICE, "AOF loaded: %zu queues, last LSN %llu, in %.3f s",
                engineQueueCount(server.engine), (unsigned long long)aof.lastLsn,
                (double)(monotonicUs() - start) / 1e6);
-        aofFile *last = &aof.files[aof.fileCount - 1];
+        aofManifestEntry *last = &aof.files[aof.fileCount - 1];
         if (last->type == 'i') {
             char path[4200];
             pathOf(path, sizeof(path), last->name);
@@ -479,7 +432,18 @@ int aofStart(void) {
                 if (aof.fd == -1) return -1;
             }
         } else {
-            aofFile *f = &aof.files[aof.fileCount++];
+            /* The server never writes such a manifest (a rewrite refuses to start
+             * with AOF_MANIFEST_MAX_FILES - 1 files), but a hand-made one must not
+             * overflow files[]. */
+            if (aof.fileCount == AOF_MANIFEST_MAX_FILES) {
+                logMsg(LL_WARNING,
+                       "The AOF manifest %s names %d files and ends with a base: "
+                       "there is no room for the increment file the server adds "
+                       "after it (at most %d files)",
+                       manifest, aof.fileCount, AOF_MANIFEST_MAX_FILES);
+                return -1;
+            }
+            aofManifestEntry *f = &aof.files[aof.fileCount++];
             f->seq = ++aof.incrSeq;
             f->type = 'i';
             incrName(f->name, sizeof(f->name), f->seq);
@@ -652,8 +616,8 @@ int aofRewriteStart(char *err, size_t errcap) {
         return -1;
     }
     /* A new increment, named in the manifest before anything is written to it. */
-    aofFile *f = &aof.files[aof.fileCount];
-    if (aof.fileCount + 1 >= MAX_FILES) {
+    aofManifestEntry *f = &aof.files[aof.fileCount];
+    if (aof.fileCount + 1 >= AOF_MANIFEST_MAX_FILES) {
         snprintf(err, errcap, "too many AOF files; a rewrite is overdue");
         return -1;
     }
@@ -708,7 +672,7 @@ static void rewriteDone(int ok) {
         logMsg(LL_WARNING, "Background AOF rewrite failed; the files stay as they were");
         return;
     }
-    aofFile next[2];
+    aofManifestEntry next[2];
     next[0].seq = aof.childBaseSeq;
     next[0].type = 'b';
     baseName(next[0].name, sizeof(next[0].name), next[0].seq);

@@ -43,16 +43,12 @@
 #include <unistd.h>
 
 #include "aofframe.h"
+#include "aofmanifest.h"
 #include "aofrec.h"
 #include "mem.h"
 #include "resp.h"
 
-/* The server's rules for the manifest (aof.c readManifest), repeated here because
- * aof.c keeps its reader private: a manifest the server refuses is refused here
- * with the same words. */
-#define MANIFEST_NAME "respq.aof.manifest"
 #define MANIFEST_SUBDIR "appendonlydir" /* the default appenddirname */
-#define MAX_FILES 64
 
 #define REPLAY_WINDOW 1000   /* commands in flight: enough to hide a LAN round trip */
 #define REPLAY_SHOW_ERRORS 5 /* refused records printed in full; the rest counted */
@@ -96,8 +92,10 @@ static void reprShort(char *out, size_t cap, const char *p, size_t n) {
     out[o] = '\0';
 }
 
+/* A canonical decimal (no sign, no leading zero), as the loader reads an LSN or a
+ * format version (aofrec.c). 0, or -1. */
 static int parseU64(const char *p, size_t n, uint64_t *out) {
-    if (n == 0 || n > 20) return -1;
+    if (n == 0 || n > 20 || (p[0] == '0' && n > 1)) return -1;
     uint64_t v = 0;
     for (size_t i = 0; i < n; i++) {
         if (p[i] < '0' || p[i] > '9') return -1;
@@ -109,9 +107,24 @@ static int parseU64(const char *p, size_t n, uint64_t *out) {
     return 0;
 }
 
+/* The loader's rules for comparing (aofrecApply): a record type and the HEADER
+ * magic must be exactly as written (argIs); the command name, QREPLAY, may be in
+ * any case, as any command's (argIsNoCase). */
 static int argIs(const respArg *a, const char *s) {
     size_t n = strlen(s);
+    return a->len == n && memcmp(a->ptr, s, n) == 0;
+}
+
+static int argIsNoCase(const respArg *a, const char *s) {
+    size_t n = strlen(s);
     return a->len == n && strncasecmp(a->ptr, s, n) == 0;
+}
+
+/* The index in recordTypes of the type a names, or -1. */
+static int recordTypeOf(const respArg *a) {
+    for (int t = 0; t < NTYPES; t++)
+        if (argIs(a, recordTypes[t].name)) return t;
+    return -1;
 }
 
 static double monotonicSec(void) {
@@ -134,7 +147,7 @@ static int writeAll(int fd, const unsigned char *p, size_t n) {
 /* ---- The files to read ---- */
 
 typedef struct aofInput {
-    char *paths[MAX_FILES]; /* owned: each file's path, in replay order */
+    char *paths[AOF_MANIFEST_MAX_FILES]; /* owned: each file's path, in replay order */
     int count;
 } aofInput;
 
@@ -144,61 +157,24 @@ static void inputFree(aofInput *in) {
     in->count = 0;
 }
 
-static int validFileName(const char *s) {
-    if (!*s || strlen(s) >= 64 || strchr(s, '/') || !strncmp(s, "..", 2)) return 0;
-    return !strncmp(s, "respq.aof.", 10);
-}
-
-/* Reads the manifest at `path` (in directory dir) into in. 0, or -1 after saying
- * why, naming the manifest and the line. */
+/* Reads the manifest at `path` (in directory dir) into in, with the server's
+ * parser (aofmanifest.c), so a manifest the server refuses is refused here for the
+ * same reason. 0, or -1 after saying why, naming the manifest and the line. */
 static int readManifest(const char *dir, const char *path, aofInput *in) {
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        fprintf(stderr, "respq-aof: %s: cannot open: %s\n", path, strerror(errno));
+    aofManifestEntry files[AOF_MANIFEST_MAX_FILES];
+    int count;
+    char why[4400]; /* a damaged line is quoted whole */
+    if (aofManifestRead(path, files, &count, NULL, 0, why, sizeof(why)) == -1) {
+        fprintf(stderr, "respq-aof: %s: %s\n", path, why);
         return -1;
     }
-    char line[1024];
-    int lineNo = 0, rc = 0;
-    while (fgets(line, sizeof(line), fp)) {
-        lineNo++;
-        size_t n = strlen(line);
-        if (n && line[n - 1] == '\n') line[--n] = '\0';
-        if (n == 0 || line[0] == '#') continue;
-        char name[256], type[8], extra;
-        long long seq;
-        if (sscanf(line, "file %255s seq %lld type %7s %c", name, &seq, type, &extra) !=
-                3 ||
-            !validFileName(name) || (strcmp(type, "b") && strcmp(type, "i")) ||
-            seq < 1) {
-            fprintf(stderr,
-                    "respq-aof: %s: damaged at line %d: '%s' is not "
-                    "'file <name> seq <n> type b|i'\n",
-                    path, lineNo, line);
-            rc = -1;
-            break;
-        }
-        if (in->count == MAX_FILES) {
-            fprintf(stderr, "respq-aof: %s: names more than %d files\n", path,
-                    MAX_FILES);
-            rc = -1;
-            break;
-        }
-        size_t cap = strlen(dir) + 1 + strlen(name) + 1;
+    for (int i = 0; i < count; i++) {
+        size_t cap = strlen(dir) + 1 + strlen(files[i].name) + 1;
         char *p = memAlloc(cap);
-        snprintf(p, cap, "%s/%s", dir, name);
+        snprintf(p, cap, "%s/%s", dir, files[i].name);
         in->paths[in->count++] = p;
     }
-    if (rc == 0 && ferror(fp)) {
-        fprintf(stderr, "respq-aof: %s: cannot read: %s\n", path, strerror(errno));
-        rc = -1;
-    }
-    fclose(fp);
-    if (rc == 0 && in->count == 0) {
-        fprintf(stderr, "respq-aof: %s: names no file\n", path);
-        rc = -1;
-    }
-    if (rc == -1) inputFree(in);
-    return rc;
+    return 0;
 }
 
 static int isFile(const char *p) {
@@ -220,20 +196,20 @@ static int inputResolve(const char *arg, aofInput *in) {
         in->paths[in->count++] = memStrdup(arg);
         return 0;
     }
-    size_t cap = strlen(arg) + sizeof(MANIFEST_SUBDIR) + sizeof(MANIFEST_NAME) + 4;
+    size_t cap = strlen(arg) + sizeof(MANIFEST_SUBDIR) + sizeof(AOF_MANIFEST_NAME) + 4;
     char *dir = memAlloc(cap), *manifest = memAlloc(cap);
     snprintf(dir, cap, "%s", arg);
-    snprintf(manifest, cap, "%s/%s", dir, MANIFEST_NAME);
+    snprintf(manifest, cap, "%s/%s", dir, AOF_MANIFEST_NAME);
     if (!isFile(manifest)) {
         snprintf(dir, cap, "%s/%s", arg, MANIFEST_SUBDIR);
-        snprintf(manifest, cap, "%s/%s", dir, MANIFEST_NAME);
+        snprintf(manifest, cap, "%s/%s", dir, AOF_MANIFEST_NAME);
     }
     int rc = 0;
     if (!isFile(manifest)) {
         fprintf(stderr,
                 "respq-aof: %s: no %s in this directory (nor in its %s/): not an AOF "
                 "directory\n",
-                arg, MANIFEST_NAME, MANIFEST_SUBDIR);
+                arg, AOF_MANIFEST_NAME, MANIFEST_SUBDIR);
         rc = -1;
     } else {
         rc = readManifest(dir, manifest, in);
@@ -286,11 +262,14 @@ struct scanCtx {
 };
 
 /* Checks one record's shape: QREPLAY <lsn> <TYPE> with the arguments format
- * version 1 gives that type. Sets *type and *lsn. 0, or -1 with err set. */
+ * version 1 gives that type, by the loader's rules (aofrecApply), so that what
+ * `cat`, `stats` and `replay` accept is what a starting server accepts (`check`
+ * and `fix` then apply the record with aofrecApply itself). Sets *type and *lsn.
+ * 0, or -1 with err set. */
 static int recordCheck(int argc, const respArg *argv, int *type, uint64_t *lsn,
                        char *err, size_t cap) {
     char shown[200];
-    if (argc < 3 || !argIs(&argv[0], "QREPLAY")) {
+    if (argc < 3 || !argIsNoCase(&argv[0], "QREPLAY")) {
         reprShort(shown, sizeof(shown), argv[0].ptr, argv[0].len);
         snprintf(err, cap,
                  "a record is '%s' with %d arguments, not QREPLAY <lsn> "
@@ -300,16 +279,20 @@ static int recordCheck(int argc, const respArg *argv, int *type, uint64_t *lsn,
     }
     if (parseU64(argv[1].ptr, argv[1].len, lsn) == -1) {
         reprShort(shown, sizeof(shown), argv[1].ptr, argv[1].len);
-        snprintf(err, cap, "a record's LSN '%s' is not a number", shown);
+        snprintf(err, cap, "a record's LSN '%s' is not a plain decimal number", shown);
         return -1;
     }
-    *type = -1;
-    for (int t = 0; t < NTYPES; t++)
-        if (argIs(&argv[2], recordTypes[t].name)) *type = t;
+    *type = recordTypeOf(&argv[2]);
     if (*type == -1) {
+        const char *like = NULL;
+        for (int t = 0; t < NTYPES; t++)
+            if (argIsNoCase(&argv[2], recordTypes[t].name)) like = recordTypes[t].name;
         reprShort(shown, sizeof(shown), argv[2].ptr, argv[2].len);
-        snprintf(err, cap, "record LSN %llu has an unknown type '%s'",
-                 (unsigned long long)*lsn, shown);
+        int n = snprintf(err, cap, "record LSN %llu has an unknown type '%s'",
+                         (unsigned long long)*lsn, shown);
+        if (like && n > 0 && (size_t)n < cap)
+            snprintf(err + n, cap - (size_t)n,
+                     " (the server reads only '%s', in capitals)", like);
         return -1;
     }
     int want = recordTypes[*type].args;
@@ -572,7 +555,7 @@ static int worstProblem(const fileScan *scans, int n, const fileScan **which) {
 static int checkCommand(const aofInput *in) {
     scanCtx s;
     scanInit(&s, 1);
-    fileScan scans[MAX_FILES];
+    fileScan scans[AOF_MANIFEST_MAX_FILES];
     int n = scanAll(&s, in, scans, 1);
     long long frames = 0, records = 0;
     for (int i = 0; i < n; i++) {
@@ -645,7 +628,7 @@ static int fsyncPath(const char *path, int dir) {
 static int fixCommand(const aofInput *in) {
     scanCtx s;
     scanInit(&s, 1);
-    fileScan scans[MAX_FILES];
+    fileScan scans[AOF_MANIFEST_MAX_FILES];
     int n = scanAll(&s, in, scans, 0);
     scanFree(&s);
     const fileScan *bad;
@@ -792,7 +775,7 @@ static int catCommand(const aofInput *in, int text) {
         s.onRecord = catRecordText;
     else
         s.onFrame = catFrameRaw;
-    fileScan scans[MAX_FILES];
+    fileScan scans[AOF_MANIFEST_MAX_FILES];
     int n = scanAll(&s, in, scans, 0);
     scanFree(&s);
     if (n == -1 || fflush(stdout) == EOF || ferror(stdout)) {
@@ -808,7 +791,7 @@ static int catCommand(const aofInput *in, int text) {
 static int statsCommand(const aofInput *in) {
     scanCtx s;
     scanInit(&s, 0);
-    fileScan scans[MAX_FILES];
+    fileScan scans[AOF_MANIFEST_MAX_FILES];
     int n = scanAll(&s, in, scans, 0);
     long long frames = 0, records = 0;
     size_t packed = 0, plain = 0;
@@ -941,9 +924,7 @@ static int replayRecord(scanCtx *s, fileScan *f, size_t off, int argc,
     p->path = f->path;
     p->off = off;
     parseU64(argv[1].ptr, argv[1].len, &p->lsn); /* checked already */
-    p->type = 0;
-    for (int t = 0; t < NTYPES; t++)
-        if (argIs(&argv[2], recordTypes[t].name)) p->type = t;
+    p->type = recordTypeOf(&argv[2]);            /* checked already: a known type */
     r->count++;
     r->sent++;
     return 0;
@@ -967,7 +948,7 @@ static int replayCommand(const aofInput *in, const char *host, int port,
      * than leave the server with half of it. */
     scanCtx s;
     scanInit(&s, 0);
-    fileScan scans[MAX_FILES];
+    fileScan scans[AOF_MANIFEST_MAX_FILES];
     int n = scanAll(&s, in, scans, 0);
     scanFree(&s);
     const fileScan *bad;
@@ -1057,7 +1038,7 @@ static void usage(FILE *out) {
         "       respq-aof replay PATH [--host H] [--port P] [--auth PASSWORD] "
         "[--window N]\n"
         "\n"
-        "PATH is an AOF directory (the one holding " MANIFEST_NAME ", or the\n"
+        "PATH is an AOF directory (the one holding " AOF_MANIFEST_NAME ", or the\n"
         "server's dir above its " MANIFEST_SUBDIR "/), then every file of the "
         "manifest in\n"
         "order, or one .lz4 file of it (then treated as the last file).\n"

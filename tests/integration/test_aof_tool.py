@@ -506,6 +506,154 @@ def test_damage_in_a_file_that_is_not_the_last(server):
 
 
 # ---------------------------------------------------------------------------
+# The tool judges records and manifests as the server's loader does
+# ---------------------------------------------------------------------------
+
+
+def resp_command(*args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+def lz4_frame(data):
+    """One LZ4 frame holding data, with block checksums, from the lz4 command."""
+    return subprocess.run(["lz4", "-c", "-BX"], input=data, stdout=subprocess.PIPE,
+                          check=True).stdout
+
+
+def small_aof(server):
+    """A stopped server's data dir holding one queue, 'plain', with one message;
+    its last file; the last LSN; the HEADER record's words."""
+    srv = aof_server(server)
+    conn = srv.raw()
+    cmd(conn, "QCREATE", "plain")
+    cmd(conn, "QSEND", "plain", "first")
+    conn.close()
+    assert srv.stop() == 0, srv.output()[-2000:]
+    rc, out, err = run_tool("stats", srv.dir)
+    assert rc == 0, out + err
+    last_lsn = int(re.search(r"^lsn +\d+ \.\. (\d+)$", out, re.M).group(1))
+    rc, out, err = run_tool("cat", srv.dir, "--text")
+    assert rc == 0, out + err
+    header = out.splitlines()[0].split()
+    assert header[2:4] == ["HEADER", "respq-aof"], header
+    return srv.dir, manifest_files(srv.dir / "appendonlydir")[-1], last_lsn, header
+
+
+def send_record(name, lsn, type_="SEND"):
+    now = int(time.time() * 1000)
+    return (name, lsn, type_, "plain", 1000, 1000, now, now + 86400000, -1, 0, 0, 0, "r",
+            -1, "", "", "", "second")
+
+
+# (case, how the record is spelled, the server's reason to refuse it or None).
+RECORD_SPELLINGS = [
+    ("type in capitals", lambda lsn, h: send_record("QREPLAY", lsn), None),
+    ("command name in lower case", lambda lsn, h: send_record("qreplay", lsn), None),
+    ("type in lower case", lambda lsn, h: send_record("QREPLAY", lsn, "send"),
+     "unknown record type 'send'"),
+    ("type in mixed case", lambda lsn, h: send_record("QREPLAY", lsn, "Send"),
+     "unknown record type 'Send'"),
+    ("HEADER magic in capitals",
+     lambda lsn, h: ("QREPLAY", lsn, "HEADER", "RESPQ-AOF") + tuple(h[4:]),
+     "HEADER record: bad magic 'RESPQ-AOF'"),
+    ("LSN with a leading zero", lambda lsn, h: send_record("QREPLAY", "0%d" % lsn),
+     "bad LSN '0%d'"),
+]
+
+TOOL_REASONS = {
+    "type in lower case": "record LSN %d has an unknown type 'send' (the server reads "
+                          "only 'SEND', in capitals)",
+    "type in mixed case": "record LSN %d has an unknown type 'Send' (the server reads "
+                          "only 'SEND', in capitals)",
+    "HEADER magic in capitals": "HEADER record LSN %d has the magic 'RESPQ-AOF', not "
+                                "'respq-aof'",
+    "LSN with a leading zero": "a record's LSN '0%d' is not a plain decimal number",
+}
+
+
+@pytest.mark.parametrize("case,make,server_reason", RECORD_SPELLINGS,
+                         ids=[c[0] for c in RECORD_SPELLINGS])
+def test_record_spelling_judged_as_the_loader_does(server, case, make, server_reason):
+    """A frame (intact, so never a torn tail) with one record spelled otherwise than
+    the server writes it: every command of the tool accepts it exactly when a
+    starting server loads it. The server takes any command's name in any case but
+    a record type and the HEADER magic only as written, and numbers only plain."""
+    from durability_helpers import run_server_expect_exit
+
+    data_dir, last, last_lsn, header = small_aof(server)
+    lsn = last_lsn + 1
+    offset = last.stat().st_size
+    with open(last, "ab") as f:
+        f.write(lz4_frame(resp_command(*make(lsn, header))))
+
+    if server_reason is None:
+        for command in ("check", "stats", "cat"):
+            rc, out, err = run_tool(command, data_dir)
+            assert rc == 0 and err == "", (command, out, err)
+        srv = start_on(server, data_dir, "--appendonly", "yes")
+        assert srv.raw().cmd("QLEN", "plain") == 2
+        assert srv.stop() == 0
+        return
+
+    # The server refuses to start, naming the frame...
+    status, log = run_server_expect_exit(data_dir, "--appendonly", "yes")
+    assert status == 1, log[-2000:]
+    if "%d" in server_reason:
+        server_reason %= lsn
+    assert "AOF file appendonlydir/%s is damaged at offset %d: %s. Check it with" \
+        % (last.name, offset, server_reason) in log, log[-2000:]
+    # ...and so does every command of the tool, with the same frame and cause.
+    why = TOOL_REASONS[case] % lsn
+    rc, out, err = run_tool("check", data_dir)
+    assert rc == 1, out + err
+    assert "%s: bad frame at offset %d: %s\n" % (last, offset, why) in err, err
+    assert "this is not a torn tail (the frame's checksums hold" in err, err
+    assert "damaged ('respq-aof fix' cannot repair it)" in out, out
+    for command in ("stats", "cat", "fix"):
+        rc, out, err = run_tool(command, data_dir)
+        assert rc == 1, (command, out, err)
+        assert "%s: bad frame at offset %d: %s\n" % (last, offset, why) in err, (command, err)
+    rc, out, err = run_tool("replay", data_dir, "--port", server.port)
+    assert rc == 1 and "nothing was sent" in err, out + err
+    assert server.raw().cmd("DBSIZE") == 0
+
+
+def test_bad_manifest_refused_by_server_and_tool(server):
+    """One parser (src/aofmanifest.c) for both: what the server refuses to start
+    from, the tool refuses too, each saying it its own way."""
+    from durability_helpers import run_server_expect_exit
+
+    data_dir, last, _, _ = small_aof(server)
+    manifest = last.parent / "respq.aof.manifest"
+    good = manifest.read_text()
+    cases = [
+        (good + "file respq.aof.9.incr.lz4 seq 9 type x\n",
+         "is damaged at line 3: 'file respq.aof.9.incr.lz4 seq 9 type x' is not "
+         "'file <name> seq <n> type b|i'"),
+        ("# nothing\n", "names no file"),
+        ("".join("file %s seq 1 type i\n" % last.name for _ in range(65)),
+         "names more than 64 files"),
+    ]
+    for text, reason in cases:
+        manifest.write_text(text)
+        status, log = run_server_expect_exit(data_dir, "--appendonly", "yes")
+        assert status == 1, log[-2000:]
+        assert "The AOF manifest %s %s" % (manifest.relative_to(data_dir), reason) in log, \
+            log[-2000:]
+        rc, out, err = run_tool("check", data_dir)
+        assert rc == 1 and out == "", out + err
+        tool_reason = reason.replace("is damaged", "damaged")
+        assert err == "respq-aof: %s: %s\n" % (manifest, tool_reason), err
+    manifest.write_text(good)
+    rc, out, err = run_tool("check", data_dir)
+    assert rc == 0, out + err
+
+
+# ---------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------
 
