@@ -282,7 +282,7 @@ static int loadFile(const aofManifestEntry *f, int isLast) {
         }
         /* A problem at `off`: a torn tail if this is the last file and no intact
          * frame follows; damage otherwise. */
-        if (isLast && !aofFrameIntactAfter(data, len, off)) {
+        if (isLast && !aofFrameNextIntact(data, len, off)) {
             if (!server.aofLoadTruncated) {
                 logMsg(LL_WARNING,
                        "AOF file %s has a torn tail at offset %zu (%s) and "

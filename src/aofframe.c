@@ -98,7 +98,7 @@ int aofFrameDecode(const unsigned char *p, size_t off, size_t end, respBuf *out,
     return rc;
 }
 
-int aofFrameIntactAfter(const unsigned char *p, size_t len, size_t from) {
+size_t aofFrameNextIntact(const unsigned char *p, size_t len, size_t from) {
     for (size_t at = from + 1; at + 4 <= len; at++) {
         if (readLE32(p + at) != LZ4F_MAGIC) continue;
         size_t end;
@@ -107,7 +107,7 @@ int aofFrameIntactAfter(const unsigned char *p, size_t len, size_t from) {
         char err[128];
         int ok = aofFrameDecode(p, at, end, &scratch, err, sizeof(err)) == 0;
         respBufFree(&scratch);
-        if (ok) return 1;
+        if (ok) return at;
     }
     return 0;
 }

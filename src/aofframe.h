@@ -29,8 +29,9 @@ int aofFrameWalk(const unsigned char *p, size_t len, size_t off, size_t *end);
 int aofFrameDecode(const unsigned char *p, size_t off, size_t end, respBuf *out,
                    char *err, size_t errcap);
 
-/* 1 when an intact frame (walks and decodes) starts at some offset > from. */
-int aofFrameIntactAfter(const unsigned char *p, size_t len, size_t from);
+/* The offset of the first intact frame (it walks and decodes) that starts after
+ * from, or 0 when there is none (an offset after from is never 0). */
+size_t aofFrameNextIntact(const unsigned char *p, size_t len, size_t from);
 
 /* Compresses src into one frame appended to out. 0, or -1 (LZ4F error). */
 int aofFrameEncode(const char *src, size_t len, respBuf *out);

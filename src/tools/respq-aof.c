@@ -388,23 +388,6 @@ static int frameRecords(scanCtx *s, fileScan *f, size_t off, int emit, char *err
     return rc;
 }
 
-/* Where the next intact frame after `from` starts (as aofFrameIntactAfter judges
- * intact), for a message; 0 when there is none. */
-static size_t nextIntactFrame(const unsigned char *p, size_t len, size_t from) {
-    static const unsigned char magic[4] = {0x04, 0x22, 0x4d, 0x18};
-    for (size_t at = from + 1; at + 4 <= len; at++) {
-        if (memcmp(p + at, magic, 4) != 0) continue;
-        size_t end;
-        if (aofFrameWalk(p, len, at, &end) != AOF_FRAME_OK) continue;
-        respBuf scratch = {0};
-        char err[128];
-        int ok = aofFrameDecode(p, at, end, &scratch, err, sizeof(err)) == 0;
-        respBufFree(&scratch);
-        if (ok) return at;
-    }
-    return 0;
-}
-
 /* Scans the file f->path up to its first problem, handing every checked frame to
  * the hooks. Fills f. 0 (f->problem says how it ended), or -1 when a hook stopped
  * the scan. */
@@ -459,12 +442,13 @@ static int scanFile(scanCtx *s, fileScan *f) {
         }
         /* A frame that does not walk or decode: the server's rule decides. */
         f->problemOff = off;
-        if (f->isLast && !aofFrameIntactAfter(data, len, off)) {
+        size_t next = aofFrameNextIntact(data, len, off);
+        if (f->isLast && !next) {
             f->problem = PROBLEM_TORN;
         } else {
             f->problem = PROBLEM_DAMAGE;
-            f->nextIntact = nextIntactFrame(data, len, off);
-            f->hasNext = f->nextIntact != 0;
+            f->nextIntact = next;
+            f->hasNext = next != 0;
         }
         break;
     }
