@@ -12,10 +12,10 @@
  * only fire once the loop has carried the other context's QSEND. After step 12 a
  * burst of 1,000 QSENDs checks that callbacks come back in order under load.
  * A watchdog timer turns a reply that never comes into a FAIL rather than a hang.
- * One file, no shared header, because the Makefile builds each program from its one .c.
+ * What it shares with hiredis_sync.c (the ok/FAIL counting, the reply checks, the
+ * QRECV message, the QINFO look-ups, RESPQ_HOST/RESPQ_PORT) is in compat_check.h;
+ * the Makefile builds each program from its one .c, which includes it.
  */
-#include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,10 +27,8 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/adapters/libev.h>
 
-/* commands.md: a message id is at most 40 bytes, a receipt at most 64. */
-#define ID_MAX 40
-#define RECEIPT_MAX 64
-#define SHORT_BODY_MAX 63
+#include "compat_check.h"
+
 #define BURST_SIZE 1000
 #define WATCHDOG_SECONDS 30.0
 
@@ -40,82 +38,10 @@ static const char wait_queue[] = "c_async_wait";
 static const char missing_queue[] = "c_async_missing";
 static const char burst_queue[] = "c_async_burst";
 
-static int passed, failed;
-
-__attribute__((format(printf, 3, 4))) static bool check(bool good, const char *what,
-                                                        const char *why_format, ...) {
-    if (good) {
-        printf("ok - %s\n", what);
-        passed++;
-        return true;
-    }
-    char why[1024];
-    va_list args;
-    va_start(args, why_format);
-    vsnprintf(why, sizeof why, why_format, args);
-    va_end(args);
-    printf("FAIL - %s: %s\n", what, why);
-    failed++;
-    return false;
-}
-
-/* Bodies and errors can carry any byte; FAIL lines must stay one printable line. */
-static void escape_bytes(const char *bytes, size_t len, char *out, size_t out_size) {
-    size_t used = 0;
-    for (size_t i = 0; i < len && used + 8 < out_size; i++) {
-        unsigned char byte = (unsigned char)bytes[i];
-        if (byte >= 0x20 && byte < 0x7f && byte != '"' && byte != '\\')
-            out[used++] = (char)byte;
-        else
-            used += (size_t)snprintf(out + used, out_size - used, "\\x%02x", byte);
-        if (i + 1 < len && used + 8 >= out_size) {
-            used += (size_t)snprintf(out + used, out_size - used, "...");
-            break;
-        }
-    }
-    out[used] = '\0';
-}
-
 /* What came back, for FAIL lines. One static buffer: one describe() per message. */
 static const char *describe(const redisAsyncContext *ac, const redisReply *reply) {
-    static char text[600];
-    char escaped[400];
-    if (!reply) {
-        snprintf(text, sizeof text, "no reply (%s)",
-                 ac && ac->err ? ac->errstr : "connection closed or freed");
-        return text;
-    }
-    switch (reply->type) {
-    case REDIS_REPLY_STATUS:
-        escape_bytes(reply->str, reply->len, escaped, sizeof escaped);
-        snprintf(text, sizeof text, "status \"%s\"", escaped);
-        break;
-    case REDIS_REPLY_ERROR:
-        escape_bytes(reply->str, reply->len, escaped, sizeof escaped);
-        snprintf(text, sizeof text, "error \"%s\"", escaped);
-        break;
-    case REDIS_REPLY_STRING:
-        escape_bytes(reply->str, reply->len, escaped, sizeof escaped);
-        snprintf(text, sizeof text, "string \"%s\" (%zu bytes)", escaped, reply->len);
-        break;
-    case REDIS_REPLY_INTEGER:
-        snprintf(text, sizeof text, "integer %lld", reply->integer);
-        break;
-    case REDIS_REPLY_NIL:
-        snprintf(text, sizeof text, "nil");
-        break;
-    case REDIS_REPLY_ARRAY:
-        snprintf(text, sizeof text, "array of %zu elements", reply->elements);
-        break;
-    default:
-        snprintf(text, sizeof text, "reply of unknown type %d", reply->type);
-    }
-    return text;
-}
-
-static bool is_string(const redisReply *reply, const char *text) {
-    return reply && reply->type == REDIS_REPLY_STRING && reply->len == strlen(text) &&
-           memcmp(reply->str, text, reply->len) == 0;
+    return describe_reply(reply,
+                          ac && ac->err ? ac->errstr : "connection closed or freed");
 }
 
 /* ---- the loop, the two connections, and what the steps carry between them ---- */
@@ -127,14 +53,6 @@ static ev_timer pause_timer, watchdog;
 static void (*after_pause)(void);
 static bool finishing, aborted;
 static const char *current_step = "connect";
-
-struct message {
-    char id[ID_MAX + 1];
-    char receipt[RECEIPT_MAX + 1];
-    char body[SHORT_BODY_MAX + 1];
-    size_t body_len;
-    long long receives;
-};
 
 static struct {
     char low_id[ID_MAX + 1], high_id[ID_MAX + 1], later_id[ID_MAX + 1],
@@ -204,30 +122,18 @@ struct expectation {
 static void on_expected_reply(redisAsyncContext *ac, void *raw_reply, void *privdata) {
     const redisReply *reply = raw_reply;
     const struct expectation *expected = privdata;
-    bool good = false;
     switch (expected->kind) {
     case EXPECT_STATUS:
-        good = reply && reply->type == REDIS_REPLY_STATUS &&
-               strcmp(reply->str, expected->text) == 0;
-        check(good, expected->what, "expected status \"%s\", got %s", expected->text,
-              describe(ac, reply));
+        check_status(reply, expected->text, expected->what, describe(ac, reply));
         break;
     case EXPECT_ERROR:
-        good = reply && reply->type == REDIS_REPLY_ERROR &&
-               strcmp(reply->str, expected->text) == 0;
-        check(good, expected->what, "expected error \"%s\", got %s", expected->text,
-              describe(ac, reply));
+        check_error(reply, expected->text, expected->what, describe(ac, reply));
         break;
     case EXPECT_INTEGER:
-        good = reply && reply->type == REDIS_REPLY_INTEGER &&
-               reply->integer == expected->integer;
-        check(good, expected->what, "expected integer %lld, got %s", expected->integer,
-              describe(ac, reply));
+        check_integer(reply, expected->integer, expected->what, describe(ac, reply));
         break;
     case EXPECT_EMPTY_ARRAY:
-        good = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 0;
-        check(good, expected->what, "expected an empty array, got %s",
-              describe(ac, reply));
+        check_empty_array(reply, expected->what, describe(ac, reply));
         break;
     }
     if (reply && expected->then) expected->then();
@@ -241,41 +147,12 @@ struct id_expectation {
     void (*then)(void);
 };
 
-static bool copy_id(const redisReply *reply, char id[ID_MAX + 1]) {
-    bool good = reply && reply->type == REDIS_REPLY_STRING && reply->len >= 1 &&
-                reply->len <= ID_MAX;
-    if (good)
-        memcpy(id, reply->str, reply->len + 1);
-    else
-        id[0] = '\0';
-    return good;
-}
-
 static void on_id_reply(redisAsyncContext *ac, void *raw_reply, void *privdata) {
     const redisReply *reply = raw_reply;
     const struct id_expectation *expected = privdata;
-    check(copy_id(reply, expected->id), expected->what,
-          "expected a string id of 1 to %d bytes, got %s", ID_MAX, describe(ac, reply));
+    check_id(reply, expected->id, expected->what, describe(ac, reply));
     if (expected->replied_at) *expected->replied_at = ev_now(loop);
     if (reply && expected->then) expected->then();
-}
-
-/* Why one QRECV entry is not [id, receipt, body, receives] with hiredis types STRING,
- * STRING, STRING, INTEGER and the contract's lengths; NULL when it is. */
-static const char *message_shape_problem(const redisReply *entry) {
-    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 4)
-        return "is not an array of 4";
-    const redisReply *id = entry->element[0], *receipt = entry->element[1],
-                     *body = entry->element[2], *receives = entry->element[3];
-    if (id->type != REDIS_REPLY_STRING || id->len < 1 || id->len > ID_MAX)
-        return "has no string id of 1 to 40 bytes";
-    if (receipt->type != REDIS_REPLY_STRING || receipt->len < 1 ||
-        receipt->len > RECEIPT_MAX)
-        return "has no string receipt of 1 to 64 bytes";
-    if (body->type != REDIS_REPLY_STRING) return "has a body that is not a string";
-    if (receives->type != REDIS_REPLY_INTEGER)
-        return "has a receive count that is not an integer";
-    return NULL;
 }
 
 /* Checks that a QRECV reply is an array of exactly `expected` well-shaped messages
@@ -291,31 +168,9 @@ static bool take_messages(const redisAsyncContext *ac, const redisReply *reply,
         const char *problem = message_shape_problem(reply->element[i]);
         if (problem) return check(false, what, "message %zu %s", i, problem);
     }
-    for (size_t i = 0; i < expected; i++) {
-        redisReply **fields = reply->element[i]->element;
-        memcpy(out[i].id, fields[0]->str, fields[0]->len + 1);
-        memcpy(out[i].receipt, fields[1]->str, fields[1]->len + 1);
-        out[i].body_len = fields[2]->len;
-        size_t kept = fields[2]->len < SHORT_BODY_MAX ? fields[2]->len : SHORT_BODY_MAX;
-        memcpy(out[i].body, fields[2]->str, kept);
-        out[i].body[kept] = '\0';
-        out[i].receives = fields[3]->integer;
-    }
+    for (size_t i = 0; i < expected; i++)
+        copy_message(reply->element[i], &out[i]);
     return check(true, what, "-");
-}
-
-static bool message_is(const struct message *m, const char *body, const char *id,
-                       long long receives) {
-    return m->body_len == strlen(body) && strcmp(m->body, body) == 0 &&
-           strcmp(m->id, id) == 0 && m->receives == receives;
-}
-
-static void check_message(const struct message *got, const char *body, const char *id,
-                          long long receives, const char *what) {
-    check(
-        message_is(got, body, id, receives), what,
-        "expected body \"%s\" id %s receives %lld, got body \"%s\" id %s receives %lld",
-        body, id, receives, got->body, got->id, got->receives);
 }
 
 /* ---- the session, steps 1 to 12 of redis-compat/README.md ---- */
@@ -578,20 +433,6 @@ static void step9_long_poll(void) {
     redisAsyncCommand(main_conn, on_expected_reply, &created, "QCREATE %s", wait_queue);
 }
 
-/* QINFO under RESP2 is a flat array field, value, field, value, ... */
-static const redisReply *info_field(const redisReply *info, const char *name) {
-    if (!info || info->type != REDIS_REPLY_ARRAY) return NULL;
-    for (size_t i = 0; i + 1 < info->elements; i += 2)
-        if (is_string(info->element[i], name)) return info->element[i + 1];
-    return NULL;
-}
-
-/* LLONG_MIN stands for "absent or not an integer", which no checked value is. */
-static long long info_integer(const redisReply *info, const char *name) {
-    const redisReply *field = info_field(info, name);
-    return field && field->type == REDIS_REPLY_INTEGER ? field->integer : LLONG_MIN;
-}
-
 static void on_info(redisAsyncContext *ac, void *raw_reply, void *privdata) {
     (void)privdata;
     const redisReply *info = raw_reply;
@@ -807,20 +648,10 @@ static redisAsyncContext *open_context(const char *host, int port, const char *r
     return ac;
 }
 
-static int port_from_environment(void) {
-    const char *text = getenv("RESPQ_PORT");
-    if (!text || !*text) return 6390;
-    char *end;
-    long port = strtol(text, &end, 10);
-    return (*end == '\0' && port > 0 && port < 65536) ? (int)port : -1;
-}
-
 int main(void) {
     /* Line-buffered even into the runner's file: a crash keeps the lines before it. */
     setvbuf(stdout, NULL, _IOLBF, 0);
-    const char *host = getenv("RESPQ_HOST") && *getenv("RESPQ_HOST")
-                           ? getenv("RESPQ_HOST")
-                           : "127.0.0.1";
+    const char *host = host_from_environment();
     int port = port_from_environment();
     if (port < 0) {
         printf("FAIL - RESPQ_PORT is a port number: got \"%s\"\n",
@@ -849,6 +680,5 @@ int main(void) {
     free(state.burst_ids);
     free(state.burst_received);
 
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 && passed > 0 ? 0 : 1;
+    return report_summary();
 }

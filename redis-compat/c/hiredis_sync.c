@@ -12,17 +12,17 @@
  * that this program sends every respq command at least once: docs/clients.md quotes
  * its lines.
  *
- * It is one file with no shared header because the Makefile builds each client
- * program from its one .c. The long poll's second connection lives in a forked child
- * rather than a thread because the Makefile's rule links no -lpthread; the child's
- * context has a read timeout, and the parent waits for it only a bounded time, then
- * kills it, so a server that stops answering ends in FAIL lines, not a hang.
+ * What it shares with hiredis_async.c (the ok/FAIL counting, the reply checks, the
+ * QRECV message, the QINFO look-ups, RESPQ_HOST/RESPQ_PORT) is in compat_check.h;
+ * the Makefile builds each program from its one .c, which includes it.
+ * The long poll's second connection lives in a forked child rather than a thread
+ * because the Makefile's rule links no -lpthread; the child's context has a read
+ * timeout, and the parent waits for it only a bounded time, then kills it, so a
+ * server that stops answering ends in FAIL lines, not a hang.
  */
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,11 +35,8 @@
 
 #include <hiredis/hiredis.h>
 
-/* commands.md: a message id is at most 40 bytes, a receipt at most 64. */
-#define ID_MAX 40
-#define RECEIPT_MAX 64
-/* The session's bodies are short words; a longer one is a mismatch anyway. */
-#define SHORT_BODY_MAX 63
+#include "compat_check.h"
+
 #define PIPELINE_DEPTH 1000
 /* Every blocking read gives up after this, so a server that never answers shows up
  * as a FAIL instead of a hang; it is longer than the session's WAIT 5. */
@@ -55,25 +52,6 @@ static const char extra_queue[] = "c_extra";
 static const char dlq_queue[] = "c_dlq";
 static const char source_queue[] = "c_src";
 static const char quitter_queue[] = "c_quit";
-
-static int passed, failed;
-
-__attribute__((format(printf, 3, 4))) static bool check(bool good, const char *what,
-                                                        const char *why_format, ...) {
-    if (good) {
-        printf("ok - %s\n", what);
-        passed++;
-        return true;
-    }
-    char why[1024];
-    va_list args;
-    va_start(args, why_format);
-    vsnprintf(why, sizeof why, why_format, args);
-    va_end(args);
-    printf("FAIL - %s: %s\n", what, why);
-    failed++;
-    return false;
-}
 
 /* For the program's own setup (memory, pipe, fork): its failure must show as a FAIL,
  * but its success is not something respq did, so it prints no ok line. */
@@ -96,63 +74,9 @@ static void sleep_seconds(double seconds) {
         ;
 }
 
-/* Bodies and errors can carry any byte; FAIL lines must stay one printable line. */
-static void escape_bytes(const char *bytes, size_t len, char *out, size_t out_size) {
-    size_t used = 0;
-    for (size_t i = 0; i < len && used + 8 < out_size; i++) {
-        unsigned char byte = (unsigned char)bytes[i];
-        if (byte >= 0x20 && byte < 0x7f && byte != '"' && byte != '\\')
-            out[used++] = (char)byte;
-        else
-            used += (size_t)snprintf(out + used, out_size - used, "\\x%02x", byte);
-        if (i + 1 < len && used + 8 >= out_size) {
-            used += (size_t)snprintf(out + used, out_size - used, "...");
-            break;
-        }
-    }
-    out[used] = '\0';
-}
-
 /* What came back, for FAIL lines. One static buffer: one describe() per message. */
 static const char *describe(const redisContext *c, const redisReply *reply) {
-    static char text[600];
-    char escaped[400];
-    if (!reply) {
-        snprintf(text, sizeof text, "no reply (%s)",
-                 c && c->err ? c->errstr : "connection error");
-        return text;
-    }
-    switch (reply->type) {
-    case REDIS_REPLY_STATUS:
-        escape_bytes(reply->str, reply->len, escaped, sizeof escaped);
-        snprintf(text, sizeof text, "status \"%s\"", escaped);
-        break;
-    case REDIS_REPLY_ERROR:
-        escape_bytes(reply->str, reply->len, escaped, sizeof escaped);
-        snprintf(text, sizeof text, "error \"%s\"", escaped);
-        break;
-    case REDIS_REPLY_STRING:
-        escape_bytes(reply->str, reply->len, escaped, sizeof escaped);
-        snprintf(text, sizeof text, "string \"%s\" (%zu bytes)", escaped, reply->len);
-        break;
-    case REDIS_REPLY_INTEGER:
-        snprintf(text, sizeof text, "integer %lld", reply->integer);
-        break;
-    case REDIS_REPLY_NIL:
-        snprintf(text, sizeof text, "nil");
-        break;
-    case REDIS_REPLY_ARRAY:
-        snprintf(text, sizeof text, "array of %zu elements", reply->elements);
-        break;
-    default:
-        snprintf(text, sizeof text, "reply of unknown type %d", reply->type);
-    }
-    return text;
-}
-
-static bool is_string(const redisReply *reply, const char *text) {
-    return reply && reply->type == REDIS_REPLY_STRING && reply->len == strlen(text) &&
-           memcmp(reply->str, text, reply->len) == 0;
+    return describe_reply(reply, c && c->err ? c->errstr : "connection error");
 }
 
 /* The expect_* helpers own the reply they are given and free it: most replies are
@@ -160,34 +84,28 @@ static bool is_string(const redisReply *reply, const char *text) {
 
 static bool expect_status(const redisContext *c, redisReply *reply, const char *status,
                           const char *what) {
-    bool good =
-        reply && reply->type == REDIS_REPLY_STATUS && strcmp(reply->str, status) == 0;
-    check(good, what, "expected status \"%s\", got %s", status, describe(c, reply));
+    bool good = check_status(reply, status, what, describe(c, reply));
     freeReplyObject(reply);
     return good;
 }
 
 static bool expect_integer(const redisContext *c, redisReply *reply, long long value,
                            const char *what) {
-    bool good = reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == value;
-    check(good, what, "expected integer %lld, got %s", value, describe(c, reply));
+    bool good = check_integer(reply, value, what, describe(c, reply));
     freeReplyObject(reply);
     return good;
 }
 
 static bool expect_error(const redisContext *c, redisReply *reply, const char *text,
                          const char *what) {
-    bool good =
-        reply && reply->type == REDIS_REPLY_ERROR && strcmp(reply->str, text) == 0;
-    check(good, what, "expected error \"%s\", got %s", text, describe(c, reply));
+    bool good = check_error(reply, text, what, describe(c, reply));
     freeReplyObject(reply);
     return good;
 }
 
 static bool expect_empty_array(const redisContext *c, redisReply *reply,
                                const char *what) {
-    bool good = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 0;
-    check(good, what, "expected an empty array, got %s", describe(c, reply));
+    bool good = check_empty_array(reply, what, describe(c, reply));
     freeReplyObject(reply);
     return good;
 }
@@ -195,42 +113,9 @@ static bool expect_empty_array(const redisContext *c, redisReply *reply,
 /* A QSEND reply: a bulk string (hiredis STRING) of 1 to ID_MAX bytes, copied to id. */
 static bool take_id(const redisContext *c, redisReply *reply, char id[ID_MAX + 1],
                     const char *what) {
-    bool good = reply && reply->type == REDIS_REPLY_STRING && reply->len >= 1 &&
-                reply->len <= ID_MAX;
-    check(good, what, "expected a string id of 1 to %d bytes, got %s", ID_MAX,
-          describe(c, reply));
-    if (good)
-        memcpy(id, reply->str, reply->len + 1);
-    else
-        id[0] = '\0';
+    bool good = check_id(reply, id, what, describe(c, reply));
     freeReplyObject(reply);
     return good;
-}
-
-struct message {
-    char id[ID_MAX + 1];
-    char receipt[RECEIPT_MAX + 1];
-    char body[SHORT_BODY_MAX + 1];
-    size_t body_len;
-    long long receives;
-};
-
-/* Why one QRECV entry is not [id, receipt, body, receives] with hiredis types STRING,
- * STRING, STRING, INTEGER and the contract's lengths; NULL when it is. */
-static const char *message_shape_problem(const redisReply *entry) {
-    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 4)
-        return "is not an array of 4";
-    const redisReply *id = entry->element[0], *receipt = entry->element[1],
-                     *body = entry->element[2], *receives = entry->element[3];
-    if (id->type != REDIS_REPLY_STRING || id->len < 1 || id->len > ID_MAX)
-        return "has no string id of 1 to 40 bytes";
-    if (receipt->type != REDIS_REPLY_STRING || receipt->len < 1 ||
-        receipt->len > RECEIPT_MAX)
-        return "has no string receipt of 1 to 64 bytes";
-    if (body->type != REDIS_REPLY_STRING) return "has a body that is not a string";
-    if (receives->type != REDIS_REPLY_INTEGER)
-        return "has a receive count that is not an integer";
-    return NULL;
 }
 
 /* Checks that a QRECV reply is an array of exactly `expected` well-shaped messages
@@ -254,47 +139,11 @@ static bool take_messages(const redisContext *c, redisReply *reply, size_t expec
             freeReplyObject(reply);
             return false;
         }
-        redisReply **fields = reply->element[i]->element;
-        memcpy(out[i].id, fields[0]->str, fields[0]->len + 1);
-        memcpy(out[i].receipt, fields[1]->str, fields[1]->len + 1);
-        out[i].body_len = fields[2]->len;
-        size_t kept = fields[2]->len < SHORT_BODY_MAX ? fields[2]->len : SHORT_BODY_MAX;
-        memcpy(out[i].body, fields[2]->str, kept);
-        out[i].body[kept] = '\0';
-        out[i].receives = fields[3]->integer;
+        copy_message(reply->element[i], &out[i]);
     }
     check(true, what, "-");
     freeReplyObject(reply);
     return true;
-}
-
-static bool message_is(const struct message *m, const char *body, const char *id,
-                       long long receives) {
-    return m->body_len == strlen(body) && strcmp(m->body, body) == 0 &&
-           strcmp(m->id, id) == 0 && m->receives == receives;
-}
-
-static void check_message(const struct message *got, const char *body, const char *id,
-                          long long receives, const char *what) {
-    check(
-        message_is(got, body, id, receives), what,
-        "expected body \"%s\" id %s receives %lld, got body \"%s\" id %s receives %lld",
-        body, id, receives, got->body, got->id, got->receives);
-}
-
-/* The value of one field of a QINFO reply, which under RESP2 is a flat array
- * field, value, field, value, ...; NULL when the field is absent. */
-static const redisReply *info_field(const redisReply *info, const char *name) {
-    if (!info || info->type != REDIS_REPLY_ARRAY) return NULL;
-    for (size_t i = 0; i + 1 < info->elements; i += 2)
-        if (is_string(info->element[i], name)) return info->element[i + 1];
-    return NULL;
-}
-
-/* LLONG_MIN stands for "absent or not an integer", which no checked value is. */
-static long long info_integer(const redisReply *info, const char *name) {
-    const redisReply *field = info_field(info, name);
-    return field && field->type == REDIS_REPLY_INTEGER ? field->integer : LLONG_MIN;
 }
 
 static bool info_integer_is(const redisReply *info, const char *name, long long value) {
@@ -1168,20 +1017,11 @@ static void server_surface(redisContext *c) {
                  "surface: an unknown command is Redis's unknown-command error");
 }
 
-static int port_from_environment(void) {
-    const char *text = getenv("RESPQ_PORT");
-    if (!text || !*text) return 6390;
-    char *end;
-    long port = strtol(text, &end, 10);
-    return (*end == '\0' && port > 0 && port < 65536) ? (int)port : -1;
-}
-
 int main(void) {
     /* Line-buffered even into the runner's file: a crash keeps the lines before it. */
     setvbuf(stdout, NULL, _IOLBF, 0);
     struct session session = {0};
-    session.host = getenv("RESPQ_HOST") && *getenv("RESPQ_HOST") ? getenv("RESPQ_HOST")
-                                                                 : "127.0.0.1";
+    session.host = host_from_environment();
     session.port = port_from_environment();
 
     redisContext *c =
@@ -1189,8 +1029,7 @@ int main(void) {
     if (!check(c && !c->err, "connect with redisConnect", "%s:%d: %s", session.host,
                session.port, c ? c->errstr : "bad RESPQ_PORT or out of memory")) {
         if (c) redisFree(c);
-        printf("%d passed, %d failed\n", passed, failed);
-        return 1;
+        return report_summary();
     }
     redisSetTimeout(c, (struct timeval){READ_TIMEOUT_SECONDS, 0});
 
@@ -1216,6 +1055,5 @@ int main(void) {
     dead_letters_and_redrive(c);
 
     redisFree(c);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 && passed > 0 ? 0 : 1;
+    return report_summary();
 }

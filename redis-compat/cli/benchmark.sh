@@ -22,22 +22,11 @@ set -u
 : "${RESPQ_HOST:=127.0.0.1}"
 : "${RESPQ_PORT:=6390}"
 
-passed=0
-failed=0
 TMP=$(mktemp -d /tmp/respq-bench.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 trap 'exit 1' INT TERM
 
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() { failed=$((failed + 1)); echo "FAIL - $1: $2"; }
-one_line() { printf '%s' "$1" | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'; }
-expect_eq() { # what expected actual
-    if [ "$3" = "$2" ]; then ok "$1"
-    else not_ok "$1" "expected [$(one_line "$2")], got [$(one_line "$3")]"; fi
-}
-
-# Raw field/value list -> the value after the line that is exactly the field.
-raw_field() { printf '%s\n' "$2" | awk -v f="$1" 'take { print; exit } $0 == f { take = 1 }'; }
+. "$(dirname "$0")/checks.sh" # ok, not_ok, one_line, expect_eq, raw_field, finish
 
 # The final "<title>: <rate> requests per second, ..." line of a -q run.
 summary_lines() { tr '\r' '\n' <"$1" | sed 's/^ *//' | grep ' requests per second' ; }
@@ -125,5 +114,4 @@ for queue in bench_queue bench_pipelined; do
     expect_eq "QDROP $queue is 1" 1 "$out"
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+finish

@@ -18,8 +18,6 @@ set -u
 : "${RESPQ_HOST:=127.0.0.1}"
 : "${RESPQ_PORT:=6390}"
 
-passed=0
-failed=0
 TMP=$(mktemp -d /tmp/respq-cli.XXXXXX)
 TMUX_SOCKET=respq-compat-$$
 long_poll_pid=""
@@ -33,17 +31,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() { failed=$((failed + 1)); echo "FAIL - $1: $2"; }
-
-# Multi-line replies are shown on one line (\n for newlines) so that every
-# check stays one line of output.
-one_line() { printf '%s' "$1" | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'; }
-
-expect_eq() { # what expected actual
-    if [ "$3" = "$2" ]; then ok "$1"
-    else not_ok "$1" "expected [$(one_line "$2")], got [$(one_line "$3")]"; fi
-}
+. "$(dirname "$0")/checks.sh" # ok, not_ok, one_line, expect_eq, raw_field, finish
 
 expect_line() { # what ERE actual: actual must be one line matching the whole ERE
     if [ -n "$3" ] && [ "$(printf '%s\n' "$3" | wc -l)" -eq 1 ] &&
@@ -62,9 +50,6 @@ line_of() { printf '%s\n' "$2" | sed -n "$1p"; }  # line-number text
 # redis-cli typed it: "text", (integer) n, (nil), (empty array), 1) "x".
 field_pairs() { printf '%s\n' "$1" | sed 's/^ *[0-9]*) //' | paste -d= - - | sed 's/^"\([^"]*\)"=/\1=/'; }
 field_of() { printf '%s\n' "$2" | sed -n "s/^$1=//p"; }  # field pairs
-
-# Raw field/value list -> the value after the line that is exactly the field.
-raw_field() { printf '%s\n' "$2" | awk -v f="$1" 'take { print; exit } $0 == f { take = 1 }'; }
 
 # ---------------------------------------------------------------- the session
 # 1. QCREATE
@@ -431,5 +416,4 @@ expect_eq "QLEN cli_myq typed at the prompt shows the NOQUEUE error" \
 tmux_ send-keys -t respq -l 'quit'; tmux_ send-keys -t respq Enter
 tmux_ kill-server 2>/dev/null
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+finish
