@@ -12,6 +12,8 @@
 import os
 import sys
 
+from report import Report
+
 PREFIX = "ck_"
 JOBS, SOURCE, DLQ = PREFIX + "jobs", PREFIX + "src", PREFIX + "dlq"
 # Hash-tagged names: how a queue and its DLQ land in one slot (commands.md).
@@ -24,35 +26,6 @@ EXPECTED_ARITY = {
     "qscan": -2, "qsend": -3, "qrecv": -2, "qdel": -3, "qvis": 4, "qpeek": -2,
     "qredrive": -2,
 }
-
-
-class Report:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, what, condition, why):
-        if condition:
-            self.passed += 1
-            print(f"ok - {what}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL - {what}: {why}", flush=True)
-        return condition
-
-    def equal(self, what, got, expected):
-        return self.check(what, type(got) is type(expected) and got == expected,
-                          f"expected {expected!r}, got {got!r}")
-
-    def step(self, title, body):
-        try:
-            body()
-        except Exception as exc:  # noqa: BLE001 - any exception is a failed step
-            self.check(title, False, f"unexpected {type(exc).__name__}: {exc}")
-
-    def finish(self):
-        print(f"{self.passed} passed, {self.failed} failed", flush=True)
-        sys.exit(0 if self.failed == 0 and self.passed > 0 else 1)
 
 
 def flat_to_dict(flat):

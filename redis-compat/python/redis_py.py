@@ -15,6 +15,8 @@ import sys
 import threading
 import time
 
+from report import Report, same
+
 PREFIX = "py_"
 JOBS, ORDERS, WAITQ = PREFIX + "jobs", PREFIX + "orders", PREFIX + "wait"
 MISSING = PREFIX + "missing"
@@ -29,38 +31,8 @@ QINFO_FIELDS = [
 ]
 
 
-def same(got, expected):
-    """Equal in value and in type, all the way down: in Python True == 1 and a
-    list holding 1 equals one holding True, which would hide a wrong reply type."""
-    if type(got) is not type(expected):
-        return False
-    if isinstance(expected, (list, tuple)):
-        return len(got) == len(expected) and all(map(same, got, expected))
-    return got == expected
-
-
-class Report:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def ok(self, what):
-        self.passed += 1
-        print(f"ok - {what}", flush=True)
-
-    def fail(self, what, why):
-        self.failed += 1
-        print(f"FAIL - {what}: {why}", flush=True)
-
-    def check(self, what, condition, why):
-        if condition:
-            self.ok(what)
-        else:
-            self.fail(what, why)
-        return condition
-
-    def equal(self, what, got, expected):
-        return self.check(what, same(got, expected), f"expected {expected!r}, got {got!r}")
+class PyReport(Report):
+    """Report, plus the check of a refusal as redis-py raises it."""
 
     def error(self, what, call, expected_text):
         """The call must raise exactly redis.exceptions.ResponseError with this text
@@ -74,17 +46,6 @@ class Report:
                               f"{type(exc).__name__}({str(exc)!r})")
         self.fail(what, f"expected ResponseError({expected_text!r}), got reply {reply!r}")
         return False
-
-    def step(self, title, body):
-        # One step's unexpected exception must not hide the checks of the others.
-        try:
-            body()
-        except Exception as exc:  # noqa: BLE001 - any exception is a failed step
-            self.fail(title, f"unexpected {type(exc).__name__}: {exc}")
-
-    def finish(self):
-        print(f"{self.passed} passed, {self.failed} failed", flush=True)
-        sys.exit(0 if self.failed == 0 and self.passed > 0 else 1)
 
 
 def is_message(item, fields):
@@ -550,7 +511,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--parser", choices=["python", "hiredis"], required=True)
     args = parser.parse_args()
-    t = Report()
+    t = PyReport()
     pool = make_pool(args.parser, t)
     if pool is None:
         t.finish()
