@@ -8,15 +8,14 @@
 // check, so the whole run is done once per way a user may set the protocol up:
 // the default (RESP3, with the "legacy" reply mapping that flattens maps into
 // field/value lists as RESP2 does), protocol 2, and replyMapping "resp3" (maps
-// become plain objects). Queue names start with ioredis_<mode>_.
+// become plain objects). Queue names start with ioredis_<mode>_. The checks that
+// do not depend on ioredis's API are in session.js, the report in check.js.
 "use strict";
 
 const { once } = require("node:events");
 const { performance } = require("node:perf_hooks");
-const {
-  Checks, QINFO_FIELDS, WITHMETA_FIELDS, fieldEntries, host, mapShapeOf, nestedKindOf, pick,
-  port, sleep,
-} = require("./check");
+const { Checks, fieldEntries, host, pick, port, sleep } = require("./check");
+const shared = require("./session");
 
 const checks = new Checks();
 // Set by main() once the package has loaded.
@@ -62,11 +61,7 @@ async function quit(redis, what) {
 async function handshake(redis, mode, ioredisVersion) {
   checks.equal("connected and ready (HELLO, CLIENT SETINFO, INFO ready check)",
     redis.status, "ready");
-  const clientInfo = await redis.call("CLIENT", "INFO");
-  const fields = new Map(clientInfo.trim().split(" ").map((pair) => pair.split("=")));
-  checks.equal("CLIENT INFO shows the protocol and the library ioredis announced",
-    pick(fields, ["resp", "lib-name", "lib-ver"]),
-    { resp: String(mode.resp), "lib-name": "ioredis", "lib-ver": ioredisVersion });
+  shared.clientInfo(checks, await redis.call("CLIENT", "INFO"), mode, "ioredis", ioredisVersion);
   const serverInfo = await redis.info("server");
   checks.that("INFO server carries redis_version:7.0.0 (what the ready check and users read)",
     serverInfo.split("\r\n").includes("redis_version:7.0.0"),
@@ -96,23 +91,14 @@ async function session(redis, mode, P) {
   const laterSentAt = performance.now();
   const plainId = await redis.call("QSEND", jobs, "plain");
   const ids = { low: lowId, high: highId, later: laterId, plain: plainId };
-  for (const [body, id] of Object.entries(ids)) {
-    checks.kind(`QSEND ${body} replies a string id`, id, "string");
-  }
-  checks.equal("the four ids differ", new Set(Object.values(ids)).size, 4);
+  shared.sentIds(checks, ids);
 
   // 3. The delayed message does not count.
   checks.equal(`QLEN ${jobs} is the integer 3`, await redis.call("QLEN", jobs), 3);
 
   // 4. Priority first, then send order.
   const firstBatch = await redis.call("QRECV", jobs, "COUNT", 10, "VISIBILITY", 5);
-  checks.kind("QRECV replies a list", firstBatch, "list");
-  firstBatch.forEach((message, i) =>
-    checks.message(`message ${i} is [id, receipt, body, receives]`, message));
-  checks.equal("QRECV COUNT 10 gives high, low, plain with their ids and receives 1",
-    firstBatch.map(([id, , body, receives]) => [id, body, receives]),
-    [[highId, "high", 1], [lowId, "low", 1], [plainId, "plain", 1]]);
-  const [highReceipt, lowReceipt, plainReceipt] = firstBatch.map((message) => message[1]);
+  const [highReceipt, lowReceipt, plainReceipt] = shared.firstBatch(checks, firstBatch, ids);
 
   // 5. QDEL counts what it deleted; a stale receipt is not an error.
   checks.equal("QDEL of high's receipt is 1", await redis.call("QDEL", jobs, highReceipt), 1);
@@ -126,22 +112,16 @@ async function session(redis, mode, P) {
     "BADRECEIPT receipt is stale or unknown");
 
   // 7. Once the delay is over: low (received before) ahead of later (priority 1 > 0).
-  await sleep(Math.max(0, laterSentAt + 1100 - performance.now()));
+  await shared.untilDelayOver(laterSentAt);
   const secondBatch = await redis.call("QRECV", jobs, "COUNT", 10);
-  checks.equal("after the delay QRECV gives low (receives 2) then later (receives 1)",
-    secondBatch.map(([id, , body, receives]) => [id, body, receives]),
-    [[lowId, "low", 2], [laterId, "later", 1]]);
+  shared.secondBatch(checks, secondBatch, ids);
 
   // 8. FIFO order and deduplication.
   const o1Id = await redis.call("QSEND", orders, "o1", "GROUP", "g1", "DEDUPID", "d1");
   const o2Id = await redis.call("QSEND", orders, "o2", "GROUP", "g1", "DEDUPID", "d2");
   const o1AgainId = await redis.call("QSEND", orders, "o1", "GROUP", "g1", "DEDUPID", "d1");
-  checks.kind("a FIFO QSEND replies a string id", o1Id, "string");
-  checks.that("o1 and o2 have different ids", o1Id !== o2Id, `both ${o1Id}`);
-  checks.equal("a second QSEND with DEDUPID d1 replies the first id", o1AgainId, o1Id);
   const fifoBatch = await redis.call("QRECV", orders, "COUNT", 10);
-  checks.equal("QRECV on the FIFO queue gives o1 then o2, once each",
-    fifoBatch.map(([id, , body]) => [id, body]), [[o1Id, "o1"], [o2Id, "o2"]]);
+  shared.fifo(checks, o1Id, o2Id, o1AgainId, fifoBatch);
 
   // 9. Long polling: the blocked QRECV is woken by a QSEND on another connection.
   checks.equal(`QCREATE ${wait} is OK`, await redis.call("QCREATE", wait), "OK");
@@ -153,33 +133,16 @@ async function session(redis, mode, P) {
   const wakeId = await waker.call("QSEND", wait, "wake");
   const woken = await blockedReceive;
   const blockedFor = performance.now() - blockedSince;
-  checks.equal("the blocked QRECV ... WAIT 5 returns the message sent by the other connection",
-    woken.map(([id, , body, receives]) => [id, body, receives]), [[wakeId, "wake", 1]]);
-  checks.that("it blocked until that send and returned well before 5 s",
-    blockedFor >= 200 && blockedFor < 1500, `returned after ${blockedFor.toFixed(0)} ms`);
+  shared.woken(checks, woken, wakeId, blockedFor);
   await quit(waker, "QUIT on the second connection is OK, and it closes");
   const emptySince = performance.now();
   const nothing = await redis.call("QRECV", wait, "WAIT", 0.2);
   const emptyFor = performance.now() - emptySince;
-  checks.equal("QRECV WAIT 0.2 on the empty queue is an empty list", nothing, []);
-  // The server waits at least the time asked, so even 1 ms early is a failure.
-  checks.that("it returned after at least 0.2 s", emptyFor >= 200 && emptyFor < 1500,
-    `returned after ${emptyFor.toFixed(0)} ms`);
+  shared.emptyWait(checks, nothing, emptyFor);
 
   // 10. QINFO: its shape depends on the protocol and replyMapping, its content not.
   const info = await redis.call("QINFO", jobs);
-  checks.equal(`QINFO comes as a ${mode.mapShape}`, mapShapeOf(info), mode.mapShape);
-  const infoFields = new Map(fieldEntries(info));
-  checks.equal("QINFO has the contract's fields in the contract's order",
-    [...infoFields.keys()], QINFO_FIELDS);
-  checks.equal("QINFO's values: name, type, no DLQ, 30 s lease, counters of the session",
-    pick(infoFields, ["name", "type", "dlq", "visibility_ms", "ready", "inflight", "delayed",
-      "sent_total", "received_total", "deleted_total", "dlq_sources"]),
-    { name: jobs, type: "standard", dlq: null, visibility_ms: 30000, ready: 0, inflight: 3,
-      delayed: 0, sent_total: 4, received_total: 5, deleted_total: 1, dlq_sources: [] });
-  const nonIntegers = QINFO_FIELDS.slice(3, -1)
-    .filter((name) => !Number.isInteger(infoFields.get(name)));
-  checks.equal("every QINFO count and time is an integer", nonIntegers, []);
+  shared.qinfo(checks, info, mode, jobs);
 
   // 11. An error reply leaves the connection usable.
   await checks.rejects(`QSEND ${missing} is the NOQUEUE error`,
@@ -198,20 +161,12 @@ async function session(redis, mode, P) {
   checks.equal("QSCAN finds none of them any more", await scanQueues(redis, `${P}*`), []);
 }
 
-// Every queue name QSCAN returns for the pattern, following the cursor (a string)
-// until it is "0" again. COUNT 2 makes it take several rounds.
-async function scanQueues(redis, pattern) {
-  const names = new Set();
-  let cursor = "0";
-  do {
+// Every queue name QSCAN returns for the pattern (session.js follows the cursor).
+function scanQueues(redis, pattern) {
+  return shared.scanQueues(async (cursor) => {
     const [next, batch] = await redis.call("QSCAN", cursor, "MATCH", pattern, "COUNT", 2);
-    if (typeof next !== "string" || !Array.isArray(batch)) {
-      throw new Error(`QSCAN replied ${JSON.stringify([next, batch])}`);
-    }
-    batch.forEach((name) => names.add(name));
-    cursor = next;
-  } while (cursor !== "0");
-  return [...names].sort();
+    return [next, batch];
+  });
 }
 
 // Pipelines, MULTI/EXEC, QPEEK, QSET and QPURGE on a queue of 1,000 messages,
@@ -259,9 +214,7 @@ async function batches(redis, P) {
   const binaryBody = Buffer.from([0, 255, 13, 10, 36, 42, 200]);
   const binaryId = await redis.call("QSEND", bulk, binaryBody);
   const [[idBytes, receiptBytes, bodyBytes]] = await redis.callBuffer("QRECV", bulk);
-  checks.equal("a binary body (NUL, 0xff, CR LF, $, *) comes back byte for byte",
-    [idBytes.toString(), Buffer.isBuffer(bodyBytes) && bodyBytes.equals(binaryBody)],
-    [binaryId, true]);
+  shared.binaryBack(checks, binaryBody, binaryId, idBytes, bodyBytes);
   checks.equal("QDEL with the receipt as a Buffer is 1",
     await redis.call("QDEL", bulk, receiptBytes), 1);
 
@@ -299,34 +252,18 @@ async function deadLetters(redis, mode, P) {
     await redis.call("QPEEK", dlq), [[poisonId, "poison", 1]]);
 
   const [dead] = await redis.call("QRECV", dlq, "WITHMETA", "VISIBILITY", 30);
-  checks.message("QRECV WITHMETA gives [id, receipt, body, receives, meta]", dead,
-    nestedKindOf(mode.mapShape));
-  checks.equal(`WITHMETA's map comes as a ${mode.mapShape}`, mapShapeOf(dead[4]), mode.mapShape);
-  const meta = new Map(fieldEntries(dead[4]));
-  checks.equal("WITHMETA has the contract's fields in order", [...meta.keys()], WITHMETA_FIELDS);
-  checks.equal("WITHMETA: priority kept, no group or dedup id, dlq_source is the source queue",
-    { id: dead[0], receives: dead[3],
-      ...pick(meta, ["priority", "group", "dedupid", "dlq_source"]) },
-    { id: poisonId, receives: 2, priority: 3, group: null, dedupid: null, dlq_source: src });
-  checks.equal("WITHMETA's times are integers",
-    ["sent_ms", "first_received_ms"].map((name) => Number.isInteger(meta.get(name))),
-    [true, true]);
+  shared.withMeta(checks, dead, mode, poisonId, src);
   checks.equal("QVIS 0 gives it back to the DLQ", await redis.call("QVIS", dlq, dead[1], 0), "OK");
 
-  const dlqInfo = new Map(fieldEntries(await redis.call("QINFO", dlq)));
-  const srcInfo = new Map(fieldEntries(await redis.call("QINFO", src)));
-  checks.equal("QINFO of the DLQ lists its source in dlq_sources",
-    pick(dlqInfo, ["dlq", "dlq_sources", "ready"]), { dlq: null, dlq_sources: [src], ready: 1 });
-  checks.equal("QINFO of the source names its DLQ and counts the dead-lettering",
-    pick(srcInfo, ["dlq", "maxreceives", "deadlettered_total"]),
-    { dlq, maxreceives: 1, deadlettered_total: 1 });
+  shared.dlqInfos(checks, await redis.call("QINFO", dlq), await redis.call("QINFO", src),
+    dlq, src);
   await checks.rejects("QDROP of a DLQ in use is the INUSE error",
     redis.call("QDROP", dlq), Redis.ReplyError,
     `INUSE queue '${dlq}' is the dead-letter queue of '${src}'`);
 
   checks.equal(`QREDRIVE ${dlq} moves 1 message`, await redis.call("QREDRIVE", dlq), 1);
   checks.equal("the source queue delivers it again: same id, receives counted afresh",
-    (await redis.call("QRECV", src)).map(([id, , body, receives]) => [id, body, receives]),
+    shared.received(await redis.call("QRECV", src)),
     [[poisonId, "poison", 1]]);
   checks.equal(`QDROP ${src} then ${dlq} are 1 and 1`,
     [await redis.call("QDROP", src), await redis.call("QDROP", dlq)], [1, 1]);
@@ -344,24 +281,21 @@ async function main() {
     return checks.finish();
   }
 
-  for (const mode of MODES) {
-    checks.scope = mode.tag;
-    const P = `ioredis_${mode.tag}_`;
-    let redis;
-    await checks.section("connect", async () => {
-      redis = await connect(mode);
-    });
-    if (!redis) continue;
-    await checks.section("handshake", () => handshake(redis, mode, ioredisVersion));
-    await checks.section("session", () => session(redis, mode, P));
-    await checks.section("pipelines and transactions", () => batches(redis, P));
-    await checks.section("dead-letter queue", () => deadLetters(redis, mode, P));
-    await checks.section("quit", () => quit(redis, "QUIT is OK, and the connection closes"));
-    if (redis.status !== "end") redis.disconnect();
-  }
-  checks.scope = "";
-  await checks.noOpenSockets("every connection is closed, so the process can exit");
-  checks.finish();
+  await shared.runModes(checks, {
+    modes: MODES,
+    prefix: "ioredis_",
+    connect,
+    steps: [
+      ["handshake", (redis, mode) => handshake(redis, mode, ioredisVersion)],
+      ["session", session],
+      ["pipelines and transactions", (redis, mode, P) => batches(redis, P)],
+      ["dead-letter queue", deadLetters],
+      ["quit", (redis) => quit(redis, "QUIT is OK, and the connection closes")],
+    ],
+    release: (redis) => {
+      if (redis.status !== "end") redis.disconnect();
+    },
+  });
 }
 
 main();

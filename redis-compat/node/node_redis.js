@@ -9,14 +9,13 @@
 // object unless a type mapping asks for a Map, so the whole run is done three
 // times: RESP: 2 (maps come as flat field/value lists), the default (RESP3, plain
 // objects) and RESP: 3 with typeMapping { [RESP_TYPES.MAP]: Map }. Queue names
-// start with node_redis_<mode>_.
+// start with node_redis_<mode>_. The checks that do not depend on node-redis's API
+// are in session.js, the report in check.js.
 "use strict";
 
 const { performance } = require("node:perf_hooks");
-const {
-  Checks, QINFO_FIELDS, WITHMETA_FIELDS, fieldEntries, host, mapShapeOf, nestedKindOf, pick,
-  port, sleep,
-} = require("./check");
+const { Checks, fieldEntries, host, pick, port, sleep } = require("./check");
+const shared = require("./session");
 
 const checks = new Checks();
 // Set by main() once the package has loaded.
@@ -53,11 +52,8 @@ async function connect(mode) {
 
 async function handshake(client, mode, clientVersion) {
   checks.equal("connected and ready", client.isReady, true);
-  const clientInfo = await client.sendCommand(["CLIENT", "INFO"]);
-  const fields = new Map(String(clientInfo).trim().split(" ").map((pair) => pair.split("=")));
-  checks.equal("CLIENT INFO shows the protocol and the library node-redis announced",
-    pick(fields, ["resp", "lib-name", "lib-ver"]),
-    { resp: String(mode.resp), "lib-name": "node-redis", "lib-ver": clientVersion });
+  shared.clientInfo(checks, await client.sendCommand(["CLIENT", "INFO"]), mode, "node-redis",
+    clientVersion);
 }
 
 async function session(client, mode, P) {
@@ -84,23 +80,14 @@ async function session(client, mode, P) {
   const laterSentAt = performance.now();
   const plainId = await client.sendCommand(["QSEND", jobs, "plain"]);
   const ids = { low: lowId, high: highId, later: laterId, plain: plainId };
-  for (const [body, id] of Object.entries(ids)) {
-    checks.kind(`QSEND ${body} replies a string id`, id, "string");
-  }
-  checks.equal("the four ids differ", new Set(Object.values(ids)).size, 4);
+  shared.sentIds(checks, ids);
 
   // 3. The delayed message does not count.
   checks.equal(`QLEN ${jobs} is the integer 3`, await client.sendCommand(["QLEN", jobs]), 3);
 
   // 4. Priority first, then send order.
   const firstBatch = await client.sendCommand(["QRECV", jobs, "COUNT", "10", "VISIBILITY", "5"]);
-  checks.kind("QRECV replies a list", firstBatch, "list");
-  firstBatch.forEach((message, i) =>
-    checks.message(`message ${i} is [id, receipt, body, receives]`, message));
-  checks.equal("QRECV COUNT 10 gives high, low, plain with their ids and receives 1",
-    firstBatch.map(([id, , body, receives]) => [id, body, receives]),
-    [[highId, "high", 1], [lowId, "low", 1], [plainId, "plain", 1]]);
-  const [highReceipt, lowReceipt, plainReceipt] = firstBatch.map((message) => message[1]);
+  const [highReceipt, lowReceipt, plainReceipt] = shared.firstBatch(checks, firstBatch, ids);
 
   // 5. QDEL counts what it deleted; a stale receipt is not an error.
   checks.equal("QDEL of high's receipt is 1",
@@ -117,23 +104,17 @@ async function session(client, mode, P) {
     "BADRECEIPT receipt is stale or unknown");
 
   // 7. Once the delay is over: low (received before) ahead of later (priority 1 > 0).
-  await sleep(Math.max(0, laterSentAt + 1100 - performance.now()));
+  await shared.untilDelayOver(laterSentAt);
   const secondBatch = await client.sendCommand(["QRECV", jobs, "COUNT", "10"]);
-  checks.equal("after the delay QRECV gives low (receives 2) then later (receives 1)",
-    secondBatch.map(([id, , body, receives]) => [id, body, receives]),
-    [[lowId, "low", 2], [laterId, "later", 1]]);
+  shared.secondBatch(checks, secondBatch, ids);
 
   // 8. FIFO order and deduplication.
   const o1Id = await client.sendCommand(["QSEND", orders, "o1", "GROUP", "g1", "DEDUPID", "d1"]);
   const o2Id = await client.sendCommand(["QSEND", orders, "o2", "GROUP", "g1", "DEDUPID", "d2"]);
   const o1AgainId =
     await client.sendCommand(["QSEND", orders, "o1", "GROUP", "g1", "DEDUPID", "d1"]);
-  checks.kind("a FIFO QSEND replies a string id", o1Id, "string");
-  checks.that("o1 and o2 have different ids", o1Id !== o2Id, `both ${o1Id}`);
-  checks.equal("a second QSEND with DEDUPID d1 replies the first id", o1AgainId, o1Id);
   const fifoBatch = await client.sendCommand(["QRECV", orders, "COUNT", "10"]);
-  checks.equal("QRECV on the FIFO queue gives o1 then o2, once each",
-    fifoBatch.map(([id, , body]) => [id, body]), [[o1Id, "o1"], [o2Id, "o2"]]);
+  shared.fifo(checks, o1Id, o2Id, o1AgainId, fifoBatch);
 
   // 9. Long polling: the blocked QRECV is woken by a QSEND on another connection.
   // (node-redis's 5 s command timeout only runs until a command is written, so a
@@ -148,34 +129,17 @@ async function session(client, mode, P) {
   const wakeId = await waker.sendCommand(["QSEND", wait, "wake"]);
   const woken = await blockedReceive;
   const blockedFor = performance.now() - blockedSince;
-  checks.equal("the blocked QRECV ... WAIT 5 returns the message sent by the other connection",
-    woken.map(([id, , body, receives]) => [id, body, receives]), [[wakeId, "wake", 1]]);
-  checks.that("it blocked until that send and returned well before 5 s",
-    blockedFor >= 200 && blockedFor < 1500, `returned after ${blockedFor.toFixed(0)} ms`);
+  shared.woken(checks, woken, wakeId, blockedFor);
   await waker.close();
   checks.equal("the second connection closes", waker.isOpen, false);
   const emptySince = performance.now();
   const nothing = await client.sendCommand(["QRECV", wait, "WAIT", "0.2"]);
   const emptyFor = performance.now() - emptySince;
-  checks.equal("QRECV WAIT 0.2 on the empty queue is an empty list", nothing, []);
-  // The server waits at least the time asked, so even 1 ms early is a failure.
-  checks.that("it returned after at least 0.2 s", emptyFor >= 200 && emptyFor < 1500,
-    `returned after ${emptyFor.toFixed(0)} ms`);
+  shared.emptyWait(checks, nothing, emptyFor);
 
   // 10. QINFO: its shape depends on the protocol and the type mapping, its content not.
   const info = await client.sendCommand(["QINFO", jobs]);
-  checks.equal(`QINFO comes as a ${mode.mapShape}`, mapShapeOf(info), mode.mapShape);
-  const infoFields = new Map(fieldEntries(info));
-  checks.equal("QINFO has the contract's fields in the contract's order",
-    [...infoFields.keys()], QINFO_FIELDS);
-  checks.equal("QINFO's values: name, type, no DLQ, 30 s lease, counters of the session",
-    pick(infoFields, ["name", "type", "dlq", "visibility_ms", "ready", "inflight", "delayed",
-      "sent_total", "received_total", "deleted_total", "dlq_sources"]),
-    { name: jobs, type: "standard", dlq: null, visibility_ms: 30000, ready: 0, inflight: 3,
-      delayed: 0, sent_total: 4, received_total: 5, deleted_total: 1, dlq_sources: [] });
-  const nonIntegers = QINFO_FIELDS.slice(3, -1)
-    .filter((name) => !Number.isInteger(infoFields.get(name)));
-  checks.equal("every QINFO count and time is an integer", nonIntegers, []);
+  shared.qinfo(checks, info, mode, jobs);
 
   // 11. An error reply leaves the connection usable.
   await checks.rejects(`QSEND ${missing} is the NOQUEUE error`,
@@ -194,21 +158,13 @@ async function session(client, mode, P) {
   checks.equal("QSCAN finds none of them any more", await scanQueues(client, `${P}*`), []);
 }
 
-// Every queue name QSCAN returns for the pattern, following the cursor (a string)
-// until it is "0" again. COUNT 2 makes it take several rounds.
-async function scanQueues(client, pattern) {
-  const names = new Set();
-  let cursor = "0";
-  do {
+// Every queue name QSCAN returns for the pattern (session.js follows the cursor).
+function scanQueues(client, pattern) {
+  return shared.scanQueues(async (cursor) => {
     const [next, batch] =
       await client.sendCommand(["QSCAN", cursor, "MATCH", pattern, "COUNT", "2"]);
-    if (typeof next !== "string" || !Array.isArray(batch)) {
-      throw new Error(`QSCAN replied ${JSON.stringify([next, batch])}`);
-    }
-    batch.forEach((name) => names.add(name));
-    cursor = next;
-  } while (cursor !== "0");
-  return [...names].sort();
+    return [next, batch];
+  });
 }
 
 // Pipelines, MULTI/EXEC, QPEEK, QSET and QPURGE on a queue of 1,000 messages,
@@ -260,9 +216,7 @@ async function batches(client, P) {
   const binaryId = await client.sendCommand(["QSEND", bulk, binaryBody]);
   const bytesClient = client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
   const [[idBytes, receiptBytes, bodyBytes]] = await bytesClient.sendCommand(["QRECV", bulk]);
-  checks.equal("a binary body (NUL, 0xff, CR LF, $, *) comes back byte for byte",
-    [idBytes.toString(), Buffer.isBuffer(bodyBytes) && bodyBytes.equals(binaryBody)],
-    [binaryId, true]);
+  shared.binaryBack(checks, binaryBody, binaryId, idBytes, bodyBytes);
   checks.equal("QDEL with the receipt as a Buffer is 1",
     await client.sendCommand(["QDEL", bulk, receiptBytes]), 1);
 
@@ -300,36 +254,19 @@ async function deadLetters(client, mode, P) {
     await client.sendCommand(["QPEEK", dlq]), [[poisonId, "poison", 1]]);
 
   const [dead] = await client.sendCommand(["QRECV", dlq, "WITHMETA", "VISIBILITY", "30"]);
-  checks.message("QRECV WITHMETA gives [id, receipt, body, receives, meta]", dead,
-    nestedKindOf(mode.mapShape));
-  checks.equal(`WITHMETA's map comes as a ${mode.mapShape}`, mapShapeOf(dead[4]), mode.mapShape);
-  const meta = new Map(fieldEntries(dead[4]));
-  checks.equal("WITHMETA has the contract's fields in order", [...meta.keys()], WITHMETA_FIELDS);
-  checks.equal("WITHMETA: priority kept, no group or dedup id, dlq_source is the source queue",
-    { id: dead[0], receives: dead[3],
-      ...pick(meta, ["priority", "group", "dedupid", "dlq_source"]) },
-    { id: poisonId, receives: 2, priority: 3, group: null, dedupid: null, dlq_source: src });
-  checks.equal("WITHMETA's times are integers",
-    ["sent_ms", "first_received_ms"].map((name) => Number.isInteger(meta.get(name))),
-    [true, true]);
+  shared.withMeta(checks, dead, mode, poisonId, src);
   checks.equal("QVIS 0 gives it back to the DLQ",
     await client.sendCommand(["QVIS", dlq, dead[1], "0"]), "OK");
 
-  const dlqInfo = new Map(fieldEntries(await client.sendCommand(["QINFO", dlq])));
-  const srcInfo = new Map(fieldEntries(await client.sendCommand(["QINFO", src])));
-  checks.equal("QINFO of the DLQ lists its source in dlq_sources",
-    pick(dlqInfo, ["dlq", "dlq_sources", "ready"]), { dlq: null, dlq_sources: [src], ready: 1 });
-  checks.equal("QINFO of the source names its DLQ and counts the dead-lettering",
-    pick(srcInfo, ["dlq", "maxreceives", "deadlettered_total"]),
-    { dlq, maxreceives: 1, deadlettered_total: 1 });
+  shared.dlqInfos(checks, await client.sendCommand(["QINFO", dlq]),
+    await client.sendCommand(["QINFO", src]), dlq, src);
   await checks.rejects("QDROP of a DLQ in use is the INUSE error",
     client.sendCommand(["QDROP", dlq]), ErrorReply,
     `INUSE queue '${dlq}' is the dead-letter queue of '${src}'`);
 
   checks.equal(`QREDRIVE ${dlq} moves 1 message`, await client.sendCommand(["QREDRIVE", dlq]), 1);
   checks.equal("the source queue delivers it again: same id, receives counted afresh",
-    (await client.sendCommand(["QRECV", src]))
-      .map(([id, , body, receives]) => [id, body, receives]),
+    shared.received(await client.sendCommand(["QRECV", src])),
     [[poisonId, "poison", 1]]);
   checks.equal(`QDROP ${src} then ${dlq} are 1 and 1`,
     [await client.sendCommand(["QDROP", src]), await client.sendCommand(["QDROP", dlq])], [1, 1]);
@@ -350,27 +287,24 @@ async function main() {
     return checks.finish();
   }
 
-  for (const mode of modes()) {
-    checks.scope = mode.tag;
-    const P = `node_redis_${mode.tag}_`;
-    let client;
-    await checks.section("connect", async () => {
-      client = await connect(mode);
-    });
-    if (!client) continue;
-    await checks.section("handshake", () => handshake(client, mode, clientVersion));
-    await checks.section("session", () => session(client, mode, P));
-    await checks.section("pipelines and transactions", () => batches(client, P));
-    await checks.section("dead-letter queue", () => deadLetters(client, mode, P));
-    await checks.section("close", async () => {
-      await client.close();
-      checks.equal("close() closes the connection", client.isOpen, false);
-    });
-    if (client.isOpen) client.destroy();
-  }
-  checks.scope = "";
-  await checks.noOpenSockets("every connection is closed, so the process can exit");
-  checks.finish();
+  await shared.runModes(checks, {
+    modes: modes(),
+    prefix: "node_redis_",
+    connect,
+    steps: [
+      ["handshake", (client, mode) => handshake(client, mode, clientVersion)],
+      ["session", session],
+      ["pipelines and transactions", (client, mode, P) => batches(client, P)],
+      ["dead-letter queue", deadLetters],
+      ["close", async (client) => {
+        await client.close();
+        checks.equal("close() closes the connection", client.isOpen, false);
+      }],
+    ],
+    release: (client) => {
+      if (client.isOpen) client.destroy();
+    },
+  });
 }
 
 main();
