@@ -569,19 +569,9 @@ static int applyHeader(engine *e, record *r) {
         return -1;
     }
     const respArg *ep = &r->arg[2];
-    uint32_t epoch = 0;
-    if (ep->len != 8) return badArg(r, 2, "epoch");
-    for (size_t i = 0; i < 8; i++) {
-        char ch = ep->ptr[i];
-        unsigned d;
-        if (ch >= '0' && ch <= '9')
-            d = (unsigned)(ch - '0');
-        else if (ch >= 'a' && ch <= 'f')
-            d = (unsigned)(ch - 'a' + 10);
-        else
-            return badArg(r, 2, "epoch");
-        epoch = epoch << 4 | d;
-    }
+    uint64_t epochHex;
+    if (ep->len != 8 || !engineParseHex(ep->ptr, 8, &epochHex)) return badArg(r, 2, "epoch");
+    uint32_t epoch = (uint32_t)epochHex;
     uint64_t nextSeq;
     if (argU64(r, 3, "next-seq", 1, UINT64_MAX, &nextSeq) ||
         argTime(r, 4, "time", &timeMs))

@@ -170,6 +170,10 @@ typedef void waiterDoneProc(void *ctx, engineWaiter *w, queue *q, int why);
  * per-data-directory value, so ids from another server continuing the log stay
  * unique). Caller frees with engineFree. */
 engine *engineCreate(uint32_t epoch, int64_t nowMs);
+
+/* Reads `digits` lower-case hex digits at p (the form of ids, receipts and the
+ * id epoch) into *out. 1, or 0 when one is not a hex digit. */
+int engineParseHex(const char *p, int digits, uint64_t *out);
 void engineFree(engine *e);
 void engineSetEffectSink(engine *e, effectSinkProc *proc, void *ctx);
 void engineSetWaiterDone(engine *e, waiterDoneProc *proc, void *ctx);

@@ -81,7 +81,7 @@ static void writeHex(char *out, uint64_t v, int digits) {
     }
 }
 
-static int readHex(const char *p, int digits, uint64_t *out) {
+int engineParseHex(const char *p, int digits, uint64_t *out) {
     uint64_t v = 0;
     for (int i = 0; i < digits; i++) {
         char ch = p[i];
@@ -1055,7 +1055,7 @@ size_t engineScan(engine *e, const char *cursor, size_t cursorLen,
         size_t len = (cursorLen - 1) / 2;
         for (size_t i = 0; i < len; i++) {
             uint64_t v;
-            if (!readHex(cursor + 1 + 2 * i, 2, &v)) return (size_t)-1;
+            if (!engineParseHex(cursor + 1 + 2 * i, 2, &v)) return (size_t)-1;
             name[i] = (char)v;
         }
         start = lowerBound(e->sorted, e->queueCount, name, len);
@@ -1219,8 +1219,8 @@ size_t engineReceive(engine *e, queue *q, size_t count, int64_t visibilityMs,
 /* Finds the message a receipt names in q, or NULL when stale or unknown. */
 static message *findByReceipt(engine *e, queue *q, const char *r, size_t len) {
     uint64_t seq, receives, tag;
-    if (len != QE_RECEIPT_LEN || !readHex(r, 16, &seq) || !readHex(r + 16, 8, &receives) ||
-        !readHex(r + 24, 8, &tag))
+    if (len != QE_RECEIPT_LEN || !engineParseHex(r, 16, &seq) ||
+        !engineParseHex(r + 16, 8, &receives) || !engineParseHex(r + 24, 8, &tag))
         return NULL;
     message *m = ptableFind(&e->bySeq, ptableHashU64(seq), &seq);
     /* receives 0 never matches: the table also holds undelivered messages. */
