@@ -490,11 +490,7 @@ static void openConnections(void) {
     if (run.ep == -1) die("epoll_create1: %s", strerror(errno));
     run.conns = memAlloc(sizeof(conn) * (size_t)opt.connections);
     memset(run.conns, 0, sizeof(conn) * (size_t)opt.connections);
-    int producers = opt.connections; /* checked against the queues by parseOptions */
-    if (opt.wl == WL_RECV) producers = 0;
-    if (opt.wl == WL_MIXED || opt.wl == WL_ROUNDTRIP)
-        producers = opt.producers > 0 ? opt.producers : (opt.connections + 1) / 2;
-    run.producerCount = producers;
+    int producers = run.producerCount; /* set and checked by parseOptions */
     uint64_t now = nowNs();
     for (int i = 0; i < opt.connections; i++) {
         conn *c = &run.conns[i];
@@ -802,6 +798,7 @@ static void parseOptions(int argc, char **argv) {
      * never filled or never read. */
     int producers = opt.wl == WL_RECV ? 0 : opt.connections;
     if (blocking) producers = opt.producers > 0 ? opt.producers : (opt.connections + 1) / 2;
+    run.producerCount = producers;
     int consumers = opt.connections - producers;
     if (opt.wl != WL_RECV && producers < opt.queues) {
         fprintf(stderr, "respq-benchmark: %d queues need at least %d producer connections, "
